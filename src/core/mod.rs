@@ -1,0 +1,15 @@
+//! The protocol-neutral identity engine: citizens and their identifiers, levels of assurance,
+//! relying parties, signing keys, activation codes and the audit trail. Nothing here knows
+//! about HTTP, OIDC or SAML; the protocol layers translate to and from these types.
+
+pub mod activation;
+pub mod audit;
+pub mod citizen;
+pub mod error;
+pub mod identifier;
+pub mod keys;
+pub mod level;
+pub mod random;
+pub mod relying_party;
+
+pub use error::CoreError;

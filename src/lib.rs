@@ -1,0 +1,9 @@
+//! pasarela: a federated identity provider (OpenID Connect and SAML 2.0 / eIDAS) for
+//! government services, in the style of Cl@ve and ANSES "Clave de la Seguridad Social".
+//!
+//! See `README.md` for the map of the source tree and `config/pasarela.example.toml` for every
+//! setting.
+
+pub mod clock;
+pub mod core;
+pub mod store;

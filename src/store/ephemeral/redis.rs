@@ -1,0 +1,1 @@
+//! Redis ephemeral store.

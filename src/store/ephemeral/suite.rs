@@ -1,0 +1,1 @@
+//! The ephemeral store contract, as one test suite.

@@ -1,0 +1,1 @@
+//! The durable store contract, as one test suite.
