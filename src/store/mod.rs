@@ -117,6 +117,9 @@ pub struct StoredKey {
     pub state: KeyState,
     /// Encrypted PKCS#8 DER private key.
     pub encrypted_private_key: Vec<u8>,
+    /// Self-signed X.509 certificate (DER) for the public key, made once with the key so that
+    /// every node publishes the same certificate in SAML metadata.
+    pub certificate: Vec<u8>,
     /// When it was made.
     pub created_at: DateTime<Utc>,
     /// When it last changed state.
