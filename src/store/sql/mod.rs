@@ -14,6 +14,8 @@ mod citizens;
 mod codes;
 mod keys;
 mod relying_parties;
+#[cfg(test)]
+mod tests;
 
 use super::{ActivationCodeRecord, FailureCount, Store, StoreError, StoredKey};
 use crate::core::audit::{AuditEntry, AuditEvent};
@@ -99,7 +101,10 @@ impl SqlStore {
             Engine::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&self.pool).await.map_err(|e| {
-            StoreError::Unavailable(format!("migrating the {} database failed: {e}", self.engine))
+            StoreError::Unavailable(format!(
+                "migrating the {} database failed: {e}",
+                self.engine
+            ))
         })
     }
 
@@ -135,7 +140,10 @@ async fn prepare_url(url: &str) -> Result<(Engine, String), StoreError> {
                 .into(),
         ));
     }
-    if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+    if let Some(dir) = Path::new(path)
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
         tokio::fs::create_dir_all(dir).await.map_err(|e| {
             StoreError::Unavailable(format!(
                 "cannot create the directory {} for the SQLite database: {e}",
