@@ -6,7 +6,7 @@ use crate::core::audit::{AuditEvent, ChainError, GENESIS_HASH, verify_chain};
 use crate::core::citizen::CitizenId;
 use crate::store::{Store, StoreError, suite};
 use chrono::DateTime;
-use sqlx::Executor;
+use sqlx::{Executor, Row};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,6 +16,24 @@ async fn sqlite_store(dir: &tempfile::TempDir) -> SqlStore {
     let url = format!("sqlite://{}/data/pasarela.db", dir.path().display());
     let store = SqlStore::connect(&url, 8).await.expect("connect");
     assert_eq!(store.engine(), Engine::Sqlite);
+    let mut conn = store.pool().acquire().await.expect("acquire");
+    for (pragma, expected) in [
+        ("journal_mode", "wal"),
+        ("busy_timeout", "5000"),
+        ("foreign_keys", "1"),
+        ("synchronous", "1"),
+    ] {
+        let row = sqlx::query(&format!("PRAGMA {pragma}"))
+            .fetch_one(&mut *conn)
+            .await
+            .expect("pragma");
+        let value = row
+            .try_get::<String, _>(0)
+            .or_else(|_| row.try_get::<i64, _>(0).map(|v| v.to_string()))
+            .expect("pragma value");
+        assert_eq!(value, expected, "PRAGMA {pragma}");
+    }
+    drop(conn);
     store.migrate().await.expect("migrate");
     store.migrate().await.expect("migrating twice is a no-op");
     store
