@@ -4,6 +4,10 @@
 //! See `README.md` for the map of the source tree and `config/pasarela.example.toml` for every
 //! setting.
 
+pub mod admin;
 pub mod clock;
+pub mod config;
 pub mod core;
+pub mod server;
 pub mod store;
+pub mod web;

@@ -5,11 +5,13 @@
 pub mod activation;
 pub mod audit;
 pub mod citizen;
+pub mod engine;
 pub mod error;
 pub mod identifier;
 pub mod keys;
 pub mod level;
 pub mod random;
+pub mod registry;
 pub mod relying_party;
 
 pub use error::CoreError;

@@ -28,6 +28,18 @@ impl fmt::Debug for Kek {
 }
 
 impl Kek {
+    /// A 32-byte key for another purpose, derived with HMAC-SHA-256 under `label`, so the one
+    /// configured secret can key several things without reusing the same key material.
+    pub fn derive(&self, label: &[u8]) -> Result<[u8; KEY_LEN], CoreError> {
+        let pkey = openssl::pkey::PKey::hmac(&self.key)?;
+        let mut signer = openssl::sign::Signer::new(openssl::hash::MessageDigest::sha256(), &pkey)?;
+        signer.update(label)?;
+        let mac = signer.sign_to_vec()?;
+        let mut out = [0u8; KEY_LEN];
+        out.copy_from_slice(&mac[..KEY_LEN]);
+        Ok(out)
+    }
+
     /// A KEK from its standard (or URL-safe) base64 form; surrounding whitespace is ignored.
     pub fn from_base64(text: &str) -> Result<Self, CoreError> {
         let text = text.trim();

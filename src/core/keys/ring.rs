@@ -227,6 +227,12 @@ impl KeyRing {
         }
     }
 
+    /// Whether both families have a key that signs (the readiness check).
+    pub fn is_ready(&self) -> bool {
+        let snapshot = self.snapshot();
+        snapshot.rsa_active.is_some() && snapshot.ec_active.is_some()
+    }
+
     /// Every published key (active, next, retiring; never retired), each once.
     pub fn published(&self) -> Vec<Arc<SigningKey>> {
         self.snapshot().published.clone()

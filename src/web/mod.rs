@@ -1,0 +1,45 @@
+//! The HTTP layer: application state, middleware and the router. Handlers extract, call one
+//! engine or protocol function and map the result; no SQL and no crypto here.
+
+pub mod client;
+pub mod headers;
+pub mod ops;
+pub mod state;
+
+pub use state::AppState;
+
+use axum::Router;
+use axum::http::{HeaderName, StatusCode};
+use axum::routing::get;
+use std::sync::Arc;
+use std::time::Duration;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The whole application as a router, ready to serve.
+pub fn app(state: AppState) -> Router {
+    let server = &state.config.server;
+    let policy = Arc::new(client::ClientPolicy {
+        trusted: server.trusted_proxies.clone(),
+        tls: server.tls.is_some(),
+    });
+    let timeout = Duration::from_secs(server.request_timeout_secs);
+    let body_limit = server.max_body_bytes;
+    Router::new()
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .with_state(state)
+        .layer(axum::middleware::from_fn(headers::security_headers))
+        .layer(axum::middleware::from_fn_with_state(policy, client::resolve_client))
+        .layer(axum::extract::DefaultBodyLimit::max(body_limit))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, timeout))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+            let id = req.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+            // The path only: query strings can carry codes and tokens, which never go to logs.
+            tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path())
+        }))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
