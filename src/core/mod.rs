@@ -9,6 +9,7 @@ pub mod error;
 pub mod identifier;
 pub mod keys;
 pub mod level;
+pub mod notify;
 pub mod random;
 pub mod relying_party;
 
