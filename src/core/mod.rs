@@ -10,6 +10,7 @@ pub mod error;
 pub mod identifier;
 pub mod keys;
 pub mod level;
+pub mod notify;
 pub mod random;
 pub mod registry;
 pub mod relying_party;
