@@ -4,10 +4,12 @@ pub mod hasher;
 pub mod lang;
 mod messages;
 pub mod policy;
+pub mod totp;
 
 pub use hasher::{Argon2Params, PasswordHasher, Verification};
 pub use lang::Lang;
 pub use policy::{PasswordContext, PolicyPreset, PolicyViolation, check, rules_description};
+pub use totp::TotpSecret;
 
 use serde::{Deserialize, Serialize};
 
