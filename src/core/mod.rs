@@ -5,6 +5,7 @@
 pub mod activation;
 pub mod audit;
 pub mod citizen;
+pub mod credentials;
 pub mod engine;
 pub mod error;
 pub mod identifier;
