@@ -52,6 +52,15 @@ pub struct Config {
     /// Levels of assurance.
     #[serde(default)]
     pub levels: LevelsConfig,
+    /// Password policy, hashing cost and concurrency.
+    #[serde(default)]
+    pub credentials: crate::core::credentials::CredentialsConfig,
+    /// SMS gateway and its quotas.
+    #[serde(default)]
+    pub sms: crate::core::notify::SmsConfig,
+    /// Email gateway for notices.
+    #[serde(default)]
+    pub email: crate::core::notify::EmailConfig,
 }
 
 /// `[server]`
@@ -483,6 +492,24 @@ impl Config {
                 format!("'{}' is not a valid log filter", self.log.level),
             );
         }
+        self.sms.validate().map_err(|e| ConfigError(e))?;
+        self.email.validate().map_err(|e| ConfigError(e))?;
+        let c = &self.credentials;
+        if c.max_concurrent_hashes == 0 {
+            return err(
+                "credentials.max_concurrent_hashes",
+                "must be at least 1".into(),
+            );
+        }
+        if c.argon2.memory_kib < 8 * c.argon2.parallelism.max(1)
+            || c.argon2.iterations == 0
+            || c.argon2.parallelism == 0
+        {
+            return err(
+                "credentials.argon2",
+                "memory_kib must be at least 8 × parallelism, iterations and parallelism at least 1".into(),
+            );
+        }
         self.validate_levels()
     }
 
@@ -538,6 +565,18 @@ impl Config {
         }
         if self.dev.pages {
             w.push("dev.pages = true: /dev pages expose one-time codes".to_owned());
+        }
+        if self.sms.provider != crate::core::notify::SmsProvider::Http {
+            w.push(
+                format!(
+                    "sms.provider = {:?}: SMS codes are not delivered to phones",
+                    self.sms.provider
+                )
+                .to_lowercase(),
+            );
+        }
+        if self.email.provider != crate::core::notify::EmailProvider::Smtp {
+            w.push("email.provider is not smtp: notices are not delivered".to_owned());
         }
         if self.public_url.scheme() == "http" {
             w.push(format!("public_url {} is not https", self.public_url));

@@ -25,7 +25,7 @@ pub trait EmailGateway: Send + Sync {
 }
 
 /// Which email provider to use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EmailProvider {
     /// Append to a JSON-lines file: development and tests.
@@ -36,7 +36,7 @@ pub enum EmailProvider {
 }
 
 /// How the SMTP connection is protected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SmtpSecurity {
     /// Plain connection upgraded with STARTTLS, which is required (default port 587).
@@ -49,7 +49,7 @@ pub enum SmtpSecurity {
 }
 
 /// The `[email.smtp]` table.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SmtpConfig {
     /// Relay host name.
@@ -78,7 +78,7 @@ fn default_smtp_timeout_ms() -> u64 {
 }
 
 /// The `[email]` table.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EmailConfig {
     /// Which provider delivers messages.

@@ -15,7 +15,7 @@ use std::time::Duration;
 const MAX_RETRIES: u32 = 5;
 
 /// The `[sms.http]` table.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct HttpSmsConfig {
     /// Endpoint to POST to.

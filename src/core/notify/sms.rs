@@ -22,7 +22,7 @@ pub trait SmsGateway: Send + Sync {
 }
 
 /// Which SMS provider to use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SmsProvider {
     /// Append to a JSON-lines file read by the `/dev/sms` page: development and tests.
@@ -35,7 +35,7 @@ pub enum SmsProvider {
 }
 
 /// Per-number and global send limits, against SMS pumping (toll fraud through OTP pages).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SmsQuota {
     /// Messages to one number within an hour.
@@ -57,7 +57,7 @@ impl Default for SmsQuota {
 }
 
 /// The `[sms]` table.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct SmsConfig {
     /// Which provider delivers messages.
