@@ -492,8 +492,8 @@ impl Config {
                 format!("'{}' is not a valid log filter", self.log.level),
             );
         }
-        self.sms.validate().map_err(|e| ConfigError(e))?;
-        self.email.validate().map_err(|e| ConfigError(e))?;
+        self.sms.validate().map_err(ConfigError)?;
+        self.email.validate().map_err(ConfigError)?;
         let c = &self.credentials;
         if c.max_concurrent_hashes == 0 {
             return err(
