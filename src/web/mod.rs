@@ -2,14 +2,19 @@
 //! engine or protocol function and map the result; no SQL and no crypto here.
 
 pub mod client;
+pub mod csrf;
+pub mod dev;
+pub mod error;
 pub mod headers;
+pub mod i18n;
 pub mod ops;
 pub mod state;
 
 pub use state::AppState;
 
 use axum::Router;
-use axum::http::{HeaderName, StatusCode};
+use axum::http::{HeaderName, StatusCode, header};
+use axum::response::IntoResponse;
 use axum::routing::get;
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,9 +32,15 @@ pub fn app(state: AppState) -> Router {
     });
     let timeout = Duration::from_secs(server.request_timeout_secs);
     let body_limit = server.max_body_bytes;
-    Router::new()
+    let mut router = Router::new()
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
+        .route("/static/pasarela.css", get(stylesheet));
+    if state.config.dev.pages {
+        router = router.route("/dev/sms", get(dev::sms));
+    }
+    router
+        .fallback(not_found)
         .with_state(state)
         .layer(axum::middleware::from_fn(headers::security_headers))
         .layer(axum::middleware::from_fn_with_state(policy, client::resolve_client))
@@ -42,4 +53,19 @@ pub fn app(state: AppState) -> Router {
             tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path())
         }))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+/// The one stylesheet, compiled in.
+async fn stylesheet() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../templates/static/pasarela.css"),
+    )
+}
+
+async fn not_found(tr: i18n::Tr) -> impl IntoResponse {
+    error::PageError::NotFound.page(tr)
 }

@@ -257,3 +257,52 @@ fn sigterm_stops_the_server_gracefully() {
     // Drain so the pipe does not block anything.
     for _ in lines {}
 }
+
+#[tokio::test]
+async fn dev_sms_page_lists_the_outbox_only_when_dev_pages_are_on() {
+    let outbox = tempfile::tempdir().unwrap();
+    let path = outbox.path().join("sms.jsonl");
+    std::fs::write(
+        &path,
+        "{\"to\":\"+34600111222\",\"text\":\"Código <b>123456</b>\",\"sent_at\":\"2026-01-01T10:00:00Z\"}\n",
+    )
+    .unwrap();
+    let sms = format!(
+        "[sms]\nprovider = \"outbox\"\noutbox_path = \"{}\"\n",
+        path.display()
+    );
+    let on = Deployment::new(&format!("pages = true\n{sms}"));
+    let server = on.start().await;
+    let res = client()
+        .get(format!("http://{}/dev/sms?lang=ca", server.addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let page = res.text().await.unwrap();
+    assert!(page.contains("<html lang=\"ca\">"), "{page}");
+    assert!(page.contains("+34600111222"));
+    assert!(
+        page.contains("Código &#60;b&#62;123456&#60;/b&#62;")
+            || page.contains("Código &lt;b&gt;123456&lt;/b&gt;"),
+        "escaped: {page}"
+    );
+    server.shutdown(Duration::from_secs(1)).await.unwrap();
+
+    let off = Deployment::new(&sms);
+    let server = off.start().await;
+    let res = client()
+        .get(format!("http://{}/dev/sms", server.addr))
+        .header("accept-language", "en-GB,en;q=0.9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    let page = res.text().await.unwrap();
+    assert!(
+        page.contains("<html lang=\"en\">") && page.contains("does not exist"),
+        "{page}"
+    );
+    server.shutdown(Duration::from_secs(1)).await.unwrap();
+}
