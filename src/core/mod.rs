@@ -15,5 +15,6 @@ pub mod notify;
 pub mod random;
 pub mod registry;
 pub mod relying_party;
+pub mod session;
 
 pub use error::CoreError;

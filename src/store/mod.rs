@@ -9,11 +9,13 @@
 //! "not found" or "allowed".
 
 pub mod ephemeral;
+pub mod sessions;
 pub mod sql;
 #[doc(hidden)]
 pub mod suite;
 
 pub use ephemeral::{Consumed, EphemeralError, EphemeralStore};
+pub use sessions::SessionStore;
 
 use crate::core::audit::{AuditEntry, AuditEvent};
 use crate::core::citizen::{Citizen, CitizenId};
@@ -128,7 +130,7 @@ pub struct StoredKey {
 
 /// Durable storage. Implementations: [`sql::SqlStore`] over SQLite and PostgreSQL.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: SessionStore + Send + Sync + 'static {
     /// Succeeds when the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
 

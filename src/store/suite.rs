@@ -7,6 +7,7 @@
 mod audit;
 mod codes;
 mod keys;
+mod sessions;
 
 use super::{Store, StoreError};
 use crate::core::citizen::{Citizen, CitizenId, CitizenStatus, PostalAddress, VerificationFact};
@@ -24,6 +25,7 @@ pub async fn run(store: Arc<dyn Store>) {
     keys::relying_parties(store.as_ref()).await;
     keys::keys(store.as_ref()).await;
     audit::audit(&store).await;
+    sessions::sessions(&store).await;
 }
 
 /// An instant with microseconds, the precision the store promises to keep.

@@ -560,3 +560,71 @@ fn in_memory_ring_signs_with_both_families() {
     }
     assert_eq!(jwks_kids(&ring).len(), 2);
 }
+
+/// Sessions are not part of the key ring's world.
+#[async_trait]
+impl crate::store::SessionStore for FakeStore {
+    async fn insert_session(
+        &self,
+        _: &crate::core::session::SsoSession,
+        _: &str,
+    ) -> Result<(), StoreError> {
+        unimplemented!()
+    }
+    async fn session_by_cookie_hash(
+        &self,
+        _: &str,
+    ) -> Result<Option<crate::core::session::SsoSession>, StoreError> {
+        unimplemented!()
+    }
+    async fn session(
+        &self,
+        _: &crate::core::session::SessionId,
+    ) -> Result<Option<crate::core::session::SsoSession>, StoreError> {
+        unimplemented!()
+    }
+    async fn update_session_auth(
+        &self,
+        _: &crate::core::session::SessionId,
+        _: &str,
+        _: DateTime<Utc>,
+        _: &[crate::core::session::MethodUse],
+        _: crate::core::level::LevelOfAssurance,
+    ) -> Result<(), StoreError> {
+        unimplemented!()
+    }
+    async fn touch_session(
+        &self,
+        _: &crate::core::session::SessionId,
+        _: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        unimplemented!()
+    }
+    async fn add_session_relying_party(
+        &self,
+        _: &crate::core::session::SessionId,
+        _: &crate::core::session::RelyingPartyVisit,
+    ) -> Result<(), StoreError> {
+        unimplemented!()
+    }
+    async fn end_session(
+        &self,
+        _: &crate::core::session::SessionId,
+        _: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        unimplemented!()
+    }
+    async fn end_citizen_sessions(
+        &self,
+        _: CitizenId,
+        _: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        unimplemented!()
+    }
+    async fn citizen_sessions(
+        &self,
+        _: CitizenId,
+    ) -> Result<Vec<crate::core::session::SsoSession>, StoreError> {
+        unimplemented!()
+    }
+}

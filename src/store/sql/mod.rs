@@ -14,6 +14,7 @@ mod citizens;
 mod codes;
 mod keys;
 mod relying_parties;
+mod sessions;
 #[cfg(test)]
 mod tests;
 
