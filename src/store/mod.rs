@@ -8,6 +8,7 @@
 //! Every method fails closed: a backend error is returned as `Unavailable`, never treated as
 //! "not found" or "allowed".
 
+pub mod credentials;
 pub mod ephemeral;
 pub mod sql;
 #[doc(hidden)]
@@ -128,7 +129,7 @@ pub struct StoredKey {
 
 /// Durable storage. Implementations: [`sql::SqlStore`] over SQLite and PostgreSQL.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: credentials::CredentialStore + Send + Sync + 'static {
     /// Succeeds when the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
 
