@@ -358,3 +358,16 @@ async fn an_ephemeral_failure_fails_closed() {
         .await;
     assert!(matches!(out, Err(CoreError::Unavailable(_))), "{out:?}");
 }
+
+#[test]
+fn login_policy_reads_from_toml() {
+    let p: LoginPolicy = toml::from_str("lock_after = 10\nmax_delay_secs = 60\n").unwrap();
+    assert_eq!((p.lock_after, p.max_delay_secs), (10, 60));
+    assert_eq!(p.delay_after, 3);
+    assert_eq!(p.per_address_per_minute, 30);
+    assert!(toml::from_str::<LoginPolicy>("lock_afer = 10").is_err());
+    assert_eq!(
+        toml::from_str::<LoginPolicy>("").unwrap(),
+        LoginPolicy::default()
+    );
+}
