@@ -11,6 +11,7 @@ pub mod error;
 pub mod identifier;
 pub mod keys;
 pub mod level;
+pub mod login;
 pub mod notify;
 pub mod random;
 pub mod registry;

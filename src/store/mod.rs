@@ -8,12 +8,14 @@
 //! Every method fails closed: a backend error is returned as `Unavailable`, never treated as
 //! "not found" or "allowed".
 
+pub mod credentials;
 pub mod ephemeral;
 pub mod sessions;
 pub mod sql;
 #[doc(hidden)]
 pub mod suite;
 
+pub use credentials::CredentialStore;
 pub use ephemeral::{Consumed, EphemeralError, EphemeralStore};
 pub use sessions::SessionStore;
 
@@ -130,7 +132,7 @@ pub struct StoredKey {
 
 /// Durable storage. Implementations: [`sql::SqlStore`] over SQLite and PostgreSQL.
 #[async_trait]
-pub trait Store: SessionStore + Send + Sync + 'static {
+pub trait Store: SessionStore + CredentialStore + Send + Sync + 'static {
     /// Succeeds when the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
 

@@ -6,6 +6,7 @@
 
 mod audit;
 mod codes;
+mod credentials;
 mod keys;
 mod sessions;
 
@@ -22,6 +23,7 @@ pub async fn run(store: Arc<dyn Store>) {
     store.ping().await.expect("ping");
     citizens(store.as_ref()).await;
     codes::activation_codes(&store).await;
+    credentials::credentials(&store).await;
     keys::relying_parties(store.as_ref()).await;
     keys::keys(store.as_ref()).await;
     audit::audit(&store).await;

@@ -139,6 +139,88 @@ impl Store for FakeStore {
     }
 }
 
+/// Credentials are no concern of the key ring.
+#[async_trait]
+impl crate::store::credentials::CredentialStore for FakeStore {
+    async fn password(
+        &self,
+        _: CitizenId,
+    ) -> Result<Option<crate::store::credentials::PasswordRecord>, StoreError> {
+        unimplemented!()
+    }
+    async fn set_password(
+        &self,
+        _: CitizenId,
+        _: &str,
+        _: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        unimplemented!()
+    }
+    async fn record_login_failure(
+        &self,
+        _: CitizenId,
+        _: u32,
+        _: DateTime<Utc>,
+    ) -> Result<crate::store::credentials::LoginFailures, StoreError> {
+        unimplemented!()
+    }
+    async fn login_failures(
+        &self,
+        _: CitizenId,
+    ) -> Result<crate::store::credentials::LoginFailures, StoreError> {
+        unimplemented!()
+    }
+    async fn reset_login_failures(&self, _: CitizenId) -> Result<(), StoreError> {
+        unimplemented!()
+    }
+    async fn unlock_login(&self, _: CitizenId) -> Result<(), StoreError> {
+        unimplemented!()
+    }
+    async fn set_totp(
+        &self,
+        _: CitizenId,
+        _: Option<Vec<u8>>,
+        _: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        unimplemented!()
+    }
+    async fn totp(
+        &self,
+        _: CitizenId,
+    ) -> Result<Option<crate::store::credentials::TotpRecord>, StoreError> {
+        unimplemented!()
+    }
+    async fn use_totp_step(&self, _: CitizenId, _: i64) -> Result<bool, StoreError> {
+        unimplemented!()
+    }
+    async fn record_policy_acceptance(
+        &self,
+        _: CitizenId,
+        _: &str,
+        _: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        unimplemented!()
+    }
+    async fn policy_acceptance(
+        &self,
+        _: CitizenId,
+    ) -> Result<Option<(String, DateTime<Utc>)>, StoreError> {
+        unimplemented!()
+    }
+    async fn record_proofing_failure(
+        &self,
+        _: CitizenId,
+        _: &str,
+        _: u32,
+        _: DateTime<Utc>,
+    ) -> Result<FailureCount, StoreError> {
+        unimplemented!()
+    }
+    async fn proofing_failures(&self, _: CitizenId, _: &str) -> Result<FailureCount, StoreError> {
+        unimplemented!()
+    }
+}
+
 fn kek(byte: u8) -> Kek {
     Kek::from_base64(&base64::engine::general_purpose::STANDARD.encode([byte; 32])).unwrap()
 }

@@ -12,6 +12,7 @@
 mod audit;
 mod citizens;
 mod codes;
+mod credentials;
 mod keys;
 mod relying_parties;
 mod sessions;
