@@ -501,10 +501,16 @@ impl Config {
         self.sms.validate().map_err(ConfigError)?;
         self.email.validate().map_err(ConfigError)?;
         if self.sessions.absolute_hours == 0 || self.sessions.idle_minutes == 0 {
-            return err("sessions", "absolute_hours and idle_minutes must be at least 1".into());
+            return err(
+                "sessions",
+                "absolute_hours and idle_minutes must be at least 1".into(),
+            );
         }
         if self.login.lock_after == 0 || self.login.per_address_per_minute == 0 {
-            return err("login", "lock_after and per_address_per_minute must be at least 1".into());
+            return err(
+                "login",
+                "lock_after and per_address_per_minute must be at least 1".into(),
+            );
         }
         let c = &self.credentials;
         if c.max_concurrent_hashes == 0 {

@@ -3,13 +3,9 @@
 
 use super::*;
 use crate::clock::{Clock, ManualClock};
-use crate::config::CitizensConfig;
-use crate::core::activation::CodeHasher;
-use crate::core::citizen::NewCitizen;
 use crate::core::credentials::Argon2Params;
-use crate::core::level::{LevelPolicy, LevelVocabulary, ProofingLevel};
 use crate::store::ephemeral::memory::MemoryStore;
-use crate::store::sql::SqlStore;
+
 use std::sync::Arc;
 
 const PASSWORD: &str = "Tortuga-Azul-Marea-1987";
@@ -20,7 +16,7 @@ struct Fixture {
     clock: Arc<ManualClock>,
     hasher: PasswordHasher,
     citizen: Citizen,
-    _dir: tempfile::TempDir,
+    _world: crate::core::testing::World,
 }
 
 fn cheap(memory_kib: u32) -> PasswordHasher {
@@ -33,35 +29,11 @@ fn cheap(memory_kib: u32) -> PasswordHasher {
 }
 
 async fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/pasarela.db", dir.path().display());
-    let store = SqlStore::connect(&url, 4).await.unwrap();
-    store.migrate().await.unwrap();
-    let clock = Arc::new(ManualClock::fixed());
-    let engine = Engine {
-        store: Arc::new(store),
-        ephemeral: Arc::new(MemoryStore::new(clock.clone())),
-        clock: clock.clone(),
-        policy: LevelPolicy::default(),
-        vocabulary: LevelVocabulary::default(),
-        citizens: CitizensConfig::default(),
-        codes: CodeHasher::new([0; 32]),
-    };
-    let mut citizen = NewCitizen {
-        id_type: "dni".into(),
-        id_number: DNI.into(),
-        given_name: "Lucía".into(),
-        family_names: "García Pérez".into(),
-        birth_date: "1980-02-29".into(),
-        email: "lucia@example.es".into(),
-        mobile: "600111222".into(),
-        proofing: Some(ProofingLevel::InPerson),
-        ..Default::default()
-    }
-    .validate("ES", clock.now())
-    .unwrap();
+    let w = crate::core::testing::world().await;
+    let (engine, clock) = (w.engine.clone(), w.clock.clone());
+    let mut citizen = w.citizen.clone();
     citizen.status = CitizenStatus::Active;
-    engine.store.insert_citizen(&citizen).await.unwrap();
+    engine.store.update_citizen(&citizen).await.unwrap();
     let hasher = cheap(64);
     let phc = hasher.hash(PASSWORD).await.unwrap();
     engine
@@ -74,7 +46,7 @@ async fn fixture() -> Fixture {
         clock,
         hasher,
         citizen,
-        _dir: dir,
+        _world: w,
     }
 }
 

@@ -13,9 +13,12 @@ pub mod keys;
 pub mod level;
 pub mod login;
 pub mod notify;
+pub mod otp;
 pub mod random;
 pub mod registry;
 pub mod relying_party;
 pub mod session;
+#[cfg(test)]
+pub(crate) mod testing;
 
 pub use error::CoreError;

@@ -2,12 +2,8 @@
 
 use super::*;
 use crate::clock::{Clock, ManualClock};
-use crate::config::CitizensConfig;
-use crate::core::activation::CodeHasher;
-use crate::core::citizen::{CitizenId, NewCitizen};
+use crate::core::citizen::CitizenId;
 use crate::core::engine::{Actor, Engine};
-use crate::store::ephemeral::memory::MemoryStore;
-use crate::store::sql::SqlStore;
 use std::sync::Arc;
 
 struct World {
@@ -15,46 +11,17 @@ struct World {
     clock: Arc<ManualClock>,
     citizen: CitizenId,
     cfg: SessionConfig,
-    _dir: tempfile::TempDir,
+    _world: crate::core::testing::World,
 }
 
 async fn world() -> World {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite://{}/pasarela.db", dir.path().display());
-    let store = SqlStore::connect(&url, 4).await.expect("connect");
-    store.migrate().await.expect("migrate");
-    let clock = Arc::new(ManualClock::fixed());
-    let engine = Engine {
-        store: Arc::new(store),
-        ephemeral: Arc::new(MemoryStore::new(clock.clone())),
-        clock: clock.clone(),
-        policy: Default::default(),
-        vocabulary: Default::default(),
-        citizens: CitizensConfig::default(),
-        codes: CodeHasher::new([0; 32]),
-    };
-    let citizen = NewCitizen {
-        id_type: "dni".into(),
-        id_number: "12345678Z".into(),
-        given_name: "Lucía".into(),
-        family_names: "García".into(),
-        birth_date: "1980-02-29".into(),
-        email: "lucia@example.es".into(),
-        mobile: "600111222".into(),
-        address: Default::default(),
-        tramite: None,
-        verification_facts: vec![],
-        proofing: None,
-    }
-    .validate("ES", clock.now())
-    .expect("valid citizen");
-    engine.store.insert_citizen(&citizen).await.expect("insert");
+    let w = crate::core::testing::world().await;
     World {
-        engine,
-        clock,
-        citizen: citizen.id,
+        engine: w.engine.clone(),
+        clock: w.clock.clone(),
+        citizen: w.citizen.id,
         cfg: SessionConfig::default(),
-        _dir: dir,
+        _world: w,
     }
 }
 

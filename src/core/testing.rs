@@ -1,0 +1,61 @@
+//! Test fixture shared by the engine's unit tests: an [`Engine`] over a real SQLite file, the
+//! in-process ephemeral store and a manual clock, with one citizen inserted.
+
+use super::activation::CodeHasher;
+use super::citizen::{Citizen, NewCitizen};
+use super::engine::Engine;
+use super::level::ProofingLevel;
+use crate::clock::{Clock, ManualClock};
+use crate::config::CitizensConfig;
+use crate::store::ephemeral::memory::MemoryStore;
+use crate::store::sql::SqlStore;
+use std::sync::Arc;
+
+/// The fixture; keep it alive for the whole test (it owns the database directory).
+pub struct World {
+    pub engine: Engine,
+    pub clock: Arc<ManualClock>,
+    pub citizen: Citizen,
+    _dir: tempfile::TempDir,
+}
+
+/// Lucía García Pérez, DNI 12345678Z, mobile +34600111222, proofed in person, `registered`.
+pub fn lucia() -> NewCitizen {
+    NewCitizen {
+        id_type: "dni".into(),
+        id_number: "12345678Z".into(),
+        given_name: "Lucía".into(),
+        family_names: "García Pérez".into(),
+        birth_date: "1980-02-29".into(),
+        email: "lucia@example.es".into(),
+        mobile: "600111222".into(),
+        proofing: Some(ProofingLevel::InPerson),
+        ..Default::default()
+    }
+}
+
+/// A fresh world with [`lucia`] inserted.
+pub async fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/pasarela.db", dir.path().display());
+    let store = SqlStore::connect(&url, 4).await.unwrap();
+    store.migrate().await.unwrap();
+    let clock = Arc::new(ManualClock::fixed());
+    let engine = Engine {
+        store: Arc::new(store),
+        ephemeral: Arc::new(MemoryStore::new(clock.clone())),
+        clock: clock.clone(),
+        policy: Default::default(),
+        vocabulary: Default::default(),
+        citizens: CitizensConfig::default(),
+        codes: CodeHasher::new([0; 32]),
+    };
+    let citizen = lucia().validate("ES", clock.now()).unwrap();
+    engine.store.insert_citizen(&citizen).await.unwrap();
+    World {
+        engine,
+        clock,
+        citizen,
+        _dir: dir,
+    }
+}
