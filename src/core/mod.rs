@@ -3,6 +3,7 @@
 //! about HTTP, OIDC or SAML; the protocol layers translate to and from these types.
 
 pub mod activation;
+pub mod activation_check;
 pub mod audit;
 pub mod citizen;
 pub mod credentials;

@@ -16,7 +16,7 @@ pub struct World {
     pub engine: Engine,
     pub clock: Arc<ManualClock>,
     pub citizen: Citizen,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
 }
 
 /// Lucía García Pérez, DNI 12345678Z, mobile +34600111222, proofed in person, `registered`.
@@ -34,12 +34,17 @@ pub fn lucia() -> NewCitizen {
     }
 }
 
-/// A fresh world with [`lucia`] inserted.
+/// A fresh world on SQLite with [`lucia`] inserted.
 pub async fn world() -> World {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}/pasarela.db", dir.path().display());
     let store = SqlStore::connect(&url, 4).await.unwrap();
     store.migrate().await.unwrap();
+    world_on(store, Some(dir)).await
+}
+
+/// A world on a migrated `store` (e.g. a fresh PostgreSQL database) with [`lucia`] inserted.
+pub async fn world_on(store: SqlStore, dir: Option<tempfile::TempDir>) -> World {
     let clock = Arc::new(ManualClock::fixed());
     let engine = Engine {
         store: Arc::new(store),

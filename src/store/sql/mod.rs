@@ -17,7 +17,7 @@ mod keys;
 mod relying_parties;
 mod sessions;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 
 use super::{ActivationCodeRecord, FailureCount, Store, StoreError, StoredKey};
 use crate::core::audit::{AuditEntry, AuditEvent};

@@ -40,7 +40,7 @@ async fn sqlite_store(dir: &tempfile::TempDir) -> SqlStore {
 }
 
 /// The Postgres URL to test against, or `None` (with a loud notice) to skip.
-fn postgres_url() -> Option<String> {
+pub(crate) fn postgres_url() -> Option<String> {
     match std::env::var("TEST_POSTGRES_URL") {
         Ok(url) if !url.is_empty() => Some(url),
         _ => {
@@ -59,7 +59,7 @@ fn postgres_url() -> Option<String> {
 
 /// Runs `test` against a migrated store on a fresh database, then drops the database even if
 /// the test panicked.
-async fn with_fresh_postgres<F, Fut>(test: F)
+pub(crate) async fn with_fresh_postgres<F, Fut>(test: F)
 where
     F: FnOnce(SqlStore) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
