@@ -119,6 +119,25 @@ mod tests {
         format!("{:08}", (code.parse::<u64>().unwrap() + 1) % 100_000_000)
     }
 
+    /// `n` wrong codes for Lucía, all at once.
+    async fn concurrent_wrong(e: &Arc<Engine>, n: usize, code: &str) -> Vec<CodeCheck> {
+        let tasks: Vec<_> = (0..n)
+            .map(|_| {
+                let (e, bad) = (e.clone(), wrong(code));
+                tokio::spawn(async move {
+                    e.check_activation_code("12345678Z", "lucia@example.es", &bad, &Actor::system())
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        let mut out = Vec::new();
+        for t in tasks {
+            out.push(t.await.unwrap());
+        }
+        out
+    }
+
     async fn contract(w: World) {
         let e = Arc::new(w.engine.clone());
         let citizen = "12345678Z";
@@ -127,18 +146,8 @@ mod tests {
         let actor = Actor::system();
 
         // Five concurrent wrong codes leave the right one working.
-        let tasks: Vec<_> = (0..5)
-            .map(|_| {
-                let (e, bad) = (e.clone(), wrong(&code));
-                tokio::spawn(async move {
-                    e.check_activation_code(citizen, email, &bad, &Actor::system())
-                        .await
-                        .unwrap()
-                })
-            })
-            .collect();
-        for t in tasks {
-            assert_eq!(t.await.unwrap(), CodeCheck::Mismatch);
+        for r in concurrent_wrong(&e, 5, &code).await {
+            assert_eq!(r, CodeCheck::Mismatch);
         }
         assert!(matches!(
             e.check_activation_code(citizen, email, &code, &actor)
@@ -164,18 +173,7 @@ mod tests {
         // Fifty concurrent wrong codes on a fresh code: counted exactly, blocked once.
         let before = e.store.audit_entries(None, 0, 10_000).await.unwrap().len() as i64;
         let code = issue(&w).await;
-        let tasks: Vec<_> = (0..50)
-            .map(|_| {
-                let (e, bad) = (e.clone(), wrong(&code));
-                tokio::spawn(async move {
-                    e.check_activation_code(citizen, email, &bad, &Actor::system())
-                        .await
-                        .unwrap()
-                })
-            })
-            .collect();
-        for t in tasks {
-            let r = t.await.unwrap();
+        for r in concurrent_wrong(&e, 50, &code).await {
             assert!(
                 matches!(r, CodeCheck::Mismatch | CodeCheck::Blocked),
                 "{r:?}"
