@@ -58,10 +58,8 @@ impl Engine {
             return Ok(CodeCheck::NoCode);
         };
         let now = self.clock.now();
-        if record.blocked_at.is_some() {
-            return Ok(CodeCheck::Blocked);
-        }
-        if now >= record.expires_at {
+        let blocked = record.blocked_at.is_some();
+        if now >= record.expires_at && !blocked {
             return Ok(CodeCheck::Expired);
         }
         let email_ok = email.trim().eq_ignore_ascii_case(&citizen.email);
@@ -72,6 +70,9 @@ impl Engine {
             &record.code_hash,
         )?;
         if email_ok && code_ok {
+            if blocked {
+                return Ok(CodeCheck::Blocked);
+            }
             self.audit(
                 self.event(actor, "activation_code.accepted")
                     .citizen(citizen.id),
@@ -79,6 +80,8 @@ impl Engine {
             .await?;
             return Ok(CodeCheck::Valid(Box::new(citizen)));
         }
+        // Wrong attempts are counted even once the code is blocked, so that N concurrent
+        // guesses always count N, whichever of them happens to block it.
         let max = self.citizens.max_code_failures;
         let count = self
             .store
