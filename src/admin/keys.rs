@@ -3,7 +3,9 @@
 use super::output::emit;
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::core::audit::AuditEvent;
 use crate::core::keys::{KeyFamily, KeyRing};
+use crate::store::Store;
 use crate::store::sql::SqlStore;
 use clap::{Subcommand, ValueEnum};
 use std::sync::Arc;
@@ -28,6 +30,9 @@ pub enum KeysCommand {
         /// Which family.
         #[arg(long, value_enum, default_value = "all")]
         family: FamilyArg,
+        /// Operator name recorded in the audit trail.
+        #[arg(long, env = "PASARELA_OPERATOR", default_value = "cli")]
+        operator: String,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -48,7 +53,11 @@ pub async fn run(cmd: KeysCommand, config: &Config, clock: Arc<dyn Clock>) -> an
     store.migrate().await?;
     let options = crate::server::key_ring_options(config)?;
     match cmd {
-        KeysCommand::Rotate { family, json } => {
+        KeysCommand::Rotate {
+            family,
+            operator,
+            json,
+        } => {
             let family = match family {
                 FamilyArg::Rsa => Some(KeyFamily::Rsa),
                 FamilyArg::Ec => Some(KeyFamily::Ec),
@@ -57,6 +66,10 @@ pub async fn run(cmd: KeysCommand, config: &Config, clock: Arc<dyn Clock>) -> an
             // Loading first makes sure a fresh database has keys to rotate from.
             KeyRing::load(&store, &options, clock.as_ref()).await?;
             let report = KeyRing::rotate(&store, &options, clock.as_ref(), family).await?;
+            let event =
+                AuditEvent::new(clock.now(), format!("operator:{operator}"), "keys.rotated")
+                    .detail(serde_json::to_value(&report)?);
+            store.append_audit(&event).await?;
             emit(json, &report, || {
                 report
                     .families
