@@ -292,7 +292,7 @@ async fn questions_verify_count_and_are_single_use() {
     let mut none_seen = false;
     for _ in 0..40 {
         let (q, right) = quiz(e, "87654321X").await;
-        if right.iter().any(|&a| a == 4) {
+        if right.contains(&4) {
             none_seen = true;
             assert!(matches!(
                 e.answer_questions(&q.quiz_id, &right, &actor)
