@@ -49,6 +49,11 @@ pub enum AdminCommand {
         #[command(subcommand)]
         command: super::citizen::CitizenCommand,
     },
+    /// Invitation letters: `letter issue ID` prints a letter with a CSV code.
+    Letter {
+        #[command(subcommand)]
+        command: super::letter::LetterCommand,
+    },
     /// List the audit trail, or `audit verify` to check its hash chain.
     Audit(super::audit::AuditArgs),
 }
@@ -94,6 +99,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             match command {
                 AdminCommand::Citizen { command } => {
                     super::citizen::run(command, &services.engine).await
+                }
+                AdminCommand::Letter { command } => {
+                    super::letter::run(command, &services.engine).await
                 }
                 AdminCommand::Audit(args) => super::audit::run(args, &services.engine).await,
             }

@@ -6,4 +6,5 @@ pub mod audit;
 pub mod citizen;
 pub mod cli;
 pub mod keys;
+pub mod letter;
 pub mod output;

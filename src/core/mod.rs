@@ -15,6 +15,7 @@ pub mod level;
 pub mod login;
 pub mod notify;
 pub mod otp;
+pub mod proofing;
 pub mod random;
 pub mod registry;
 pub mod relying_party;
