@@ -6,6 +6,7 @@
 //! transition, perform it, notify the citizen and audit it. Secrets (passwords, codes) never
 //! reach the audit trail; numbers and addresses are recorded masked.
 
+mod mobile;
 mod notices;
 #[cfg(test)]
 mod tests;
@@ -13,17 +14,14 @@ mod tests;
 use super::CoreError;
 use super::activation::PURPOSE_ACTIVATION;
 use super::audit::Outcome;
-use super::citizen::{Citizen, CitizenId, CitizenStatus, normalise_mobile};
+use super::citizen::{Citizen, CitizenId, CitizenStatus};
 use super::credentials::{Lang, PasswordHasher, PolicyPreset, PolicyViolation};
 use super::engine::{Actor, Engine};
 use super::login::LoginPolicy;
-use super::notify::{EmailGateway, SmsGateway, mask_email, mask_phone};
-use super::otp::{OtpOutcome, OtpSender, SendRefusal};
+use super::notify::{EmailGateway, mask_email};
+pub use mobile::{ChallengeAnswer, MobileChangeRefusal, PURPOSE_MOBILE_CHANGE};
 use notices::Notice;
 use serde_json::json;
-
-/// The OTP purpose of a mobile-number change.
-pub const PURPOSE_MOBILE_CHANGE: &str = "mobile_change";
 
 /// What finishing the activation came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,36 +69,6 @@ pub struct EmailNotice<'a> {
     pub email: &'a dyn EmailGateway,
     /// The language of the notice.
     pub lang: Lang,
-}
-
-/// The citizen's answer to a mobile-change challenge.
-#[derive(Debug, Clone, Copy)]
-pub struct ChallengeAnswer<'a> {
-    /// The challenge id returned by [`Engine::start_mobile_change`].
-    pub id: &'a str,
-    /// The journey the challenge was started for.
-    pub journey: &'a str,
-    /// The code the citizen typed.
-    pub code: &'a str,
-}
-
-/// Why a mobile change was refused; each is shown to the citizen as such.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum MobileChangeRefusal {
-    /// Not a mobile number; the text says why.
-    InvalidNumber(String),
-    /// The new number is the one already on file.
-    SameNumber,
-    /// The code could not be sent.
-    Send(SendRefusal),
-    /// The code was not accepted (wrong, exhausted or expired).
-    Code(OtpOutcome),
-}
-
-/// Binds the challenge to the new number too, so a code sent to one number cannot confirm a
-/// change to another.
-fn mobile_journey(journey: &str, number: &str) -> String {
-    format!("{journey}|mobile:{number}")
 }
 
 impl Engine {
@@ -259,7 +227,15 @@ impl Engine {
         if self.store.login_failures(citizen_id).await?.locked {
             return Err(CoreError::Refused("password login is locked".into()));
         }
-        let verification = new.hasher.verify(current, &stored.phc).await?;
+        let verification = new
+            .hasher
+            .verify(current, &stored.phc)
+            .await
+            .map_err(|e| match e {
+                // A damaged stored hash is our fault, not the citizen's input.
+                CoreError::Invalid(why) => CoreError::Unavailable(why),
+                other => other,
+            })?;
         if !verification.matches {
             // Otherwise this form would be an unthrottled password oracle.
             let counted = self
@@ -299,81 +275,6 @@ impl Engine {
         )
         .await?;
         Ok(PasswordChangeResult::Changed)
-    }
-
-    /// Starts changing the mobile number of an `active` account (the caller has
-    /// re-authenticated the citizen): validates the new number and sends a code to it.
-    /// Returns the challenge id for [`Engine::confirm_mobile_change`].
-    pub async fn start_mobile_change(
-        &self,
-        citizen_id: CitizenId,
-        new_number_raw: &str,
-        default_region: &str,
-        sender: OtpSender<'_>,
-        journey: &str,
-    ) -> Result<Result<String, MobileChangeRefusal>, CoreError> {
-        let citizen = self.account(citizen_id).await?;
-        Self::require_status(&citizen, CitizenStatus::Active)?;
-        let number = match normalise_mobile(new_number_raw, default_region) {
-            Ok(n) => n,
-            Err(why) => return Ok(Err(MobileChangeRefusal::InvalidNumber(why))),
-        };
-        if number == citizen.mobile {
-            return Ok(Err(MobileChangeRefusal::SameNumber));
-        }
-        let journey = mobile_journey(journey, &number);
-        Ok(self
-            .issue_sms_challenge(citizen_id, PURPOSE_MOBILE_CHANGE, &journey, &number, sender)
-            .await?
-            .map_err(MobileChangeRefusal::Send))
-    }
-
-    /// Confirms a mobile change with the code sent to `new_number` (as given to
-    /// [`Engine::start_mobile_change`]), stores the new number and tells the old one by SMS.
-    /// Audited as `citizen.mobile_changed` with both numbers masked.
-    pub async fn confirm_mobile_change(
-        &self,
-        citizen_id: CitizenId,
-        answer: ChallengeAnswer<'_>,
-        new_number: &str,
-        sender: OtpSender<'_>,
-        default_region: &str,
-        actor: &Actor,
-    ) -> Result<Result<Citizen, MobileChangeRefusal>, CoreError> {
-        let mut citizen = self.account(citizen_id).await?;
-        Self::require_status(&citizen, CitizenStatus::Active)?;
-        let number = match normalise_mobile(new_number, default_region) {
-            Ok(n) => n,
-            Err(why) => return Ok(Err(MobileChangeRefusal::InvalidNumber(why))),
-        };
-        let journey = mobile_journey(answer.journey, &number);
-        match self
-            .verify_sms_challenge(answer.id, &journey, answer.code, sender.policy)
-            .await?
-        {
-            OtpOutcome::Verified(id) if id == citizen_id => {}
-            // Someone else's challenge: as good as none.
-            OtpOutcome::Verified(_) => {
-                return Ok(Err(MobileChangeRefusal::Code(OtpOutcome::Expired)));
-            }
-            other => return Ok(Err(MobileChangeRefusal::Code(other))),
-        }
-        let old = std::mem::replace(&mut citizen.mobile, number);
-        citizen.updated_at = self.clock.now();
-        self.store.update_citizen(&citizen).await?;
-        let notified = notify_old_number(sender.sms, &old, sender.lang).await;
-        self.audit(
-            self.event(actor, "citizen.mobile_changed")
-                .citizen(citizen_id)
-                .outcome(Outcome::Success)
-                .detail(json!({
-                    "from": mask_phone(&old),
-                    "to": mask_phone(&citizen.mobile),
-                    "old_number_notified": notified,
-                })),
-        )
-        .await?;
-        Ok(Ok(citizen))
     }
 
     /// Deregisters (baja) the citizen: final. The status alone makes login impossible; every
@@ -418,17 +319,5 @@ impl Engine {
         )
         .await?;
         Ok(citizen)
-    }
-}
-
-/// Tells the old number that the mobile changed, so a hijacked account is noticed. A failure
-/// is logged and reported, not raised: the change is already stored.
-async fn notify_old_number(sms: &dyn SmsGateway, old: &str, lang: Lang) -> bool {
-    match sms.send(old, &Notice::MobileChanged.sms(lang)).await {
-        Ok(()) => true,
-        Err(e) => {
-            tracing::warn!(to = %mask_phone(old), error = %e, "mobile-change notice not sent");
-            false
-        }
     }
 }

@@ -6,7 +6,7 @@ use crate::core::credentials::Argon2Params;
 use crate::core::level::{AuthMethod, LevelOfAssurance};
 use crate::core::login::PasswordOutcome;
 use crate::core::notify::{OutboxEmail, OutboxSms, latest_for, read_email_outbox, read_outbox};
-use crate::core::otp::OtpPolicy;
+use crate::core::otp::{OtpOutcome, OtpPolicy, OtpSender};
 use crate::core::session::SessionConfig;
 use crate::core::testing::{World, world};
 use std::path::PathBuf;
