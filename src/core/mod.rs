@@ -2,6 +2,7 @@
 //! relying parties, signing keys, activation codes and the audit trail. Nothing here knows
 //! about HTTP, OIDC or SAML; the protocol layers translate to and from these types.
 
+pub mod account;
 pub mod activation;
 pub mod activation_check;
 pub mod audit;

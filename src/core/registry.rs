@@ -174,8 +174,8 @@ impl Engine {
         Ok(citizen)
     }
 
-    /// Unblocks a citizen. Until a password credential exists the account returns to
-    /// `registered`; the citizen-journeys layer returns accounts with a password to `active`.
+    /// Unblocks a citizen: back to `active` if the citizen has set a password (activation was
+    /// finished), otherwise back to `registered`.
     pub async fn unblock_citizen(
         &self,
         reference: &str,
@@ -189,11 +189,21 @@ impl Engine {
                 citizen.status.as_str()
             )));
         }
-        citizen.status = CitizenStatus::Registered;
+        // Blocking does not remember the earlier status; a stored password means activation
+        // was finished, so that is where the account stood.
+        citizen.status = if self.store.password(citizen.id).await?.is_some() {
+            CitizenStatus::Active
+        } else {
+            CitizenStatus::Registered
+        };
         citizen.updated_at = self.clock.now();
         self.store.update_citizen(&citizen).await?;
-        self.audit(self.event(actor, "citizen.unblocked").citizen(citizen.id))
-            .await?;
+        self.audit(
+            self.event(actor, "citizen.unblocked")
+                .citizen(citizen.id)
+                .detail(json!({ "status": citizen.status })),
+        )
+        .await?;
         Ok(citizen)
     }
 }
