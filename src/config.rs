@@ -67,6 +67,9 @@ pub struct Config {
     /// Wrong-password delays, locks and throttling.
     #[serde(default)]
     pub login: crate::core::login::LoginPolicy,
+    /// SMS one-time codes.
+    #[serde(default)]
+    pub otp: crate::core::otp::OtpPolicy,
 }
 
 /// `[server]`
@@ -510,6 +513,13 @@ impl Config {
             return err(
                 "login",
                 "lock_after and per_address_per_minute must be at least 1".into(),
+            );
+        }
+        let o = &self.otp;
+        if o.ttl_minutes == 0 || o.max_attempts == 0 || o.max_sends == 0 {
+            return err(
+                "otp",
+                "ttl_minutes, max_attempts and max_sends must be at least 1".into(),
             );
         }
         let c = &self.credentials;
