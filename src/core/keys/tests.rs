@@ -28,6 +28,11 @@ struct FakeStore {
     stale_reads: AtomicUsize,
 }
 
+/// What the fake answers for everything but keys: the key ring must never call those.
+fn outside_the_fake() -> StoreError {
+    StoreError::Unavailable("the key-ring fake stores keys only".into())
+}
+
 impl FakeStore {
     fn all(&self) -> Vec<StoredKey> {
         self.keys.lock().unwrap().clone()
@@ -78,29 +83,29 @@ impl Store for FakeStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        unimplemented!()
+        Err(outside_the_fake())
     }
     async fn insert_citizen(&self, _: &Citizen) -> Result<(), StoreError> {
-        unimplemented!()
+        Err(outside_the_fake())
     }
     async fn citizen(&self, _: CitizenId) -> Result<Option<Citizen>, StoreError> {
-        unimplemented!()
+        Err(outside_the_fake())
     }
     async fn citizen_by_identifier(&self, _: &Identifier) -> Result<Option<Citizen>, StoreError> {
-        unimplemented!()
+        Err(outside_the_fake())
     }
     async fn update_citizen(&self, _: &Citizen) -> Result<(), StoreError> {
-        unimplemented!()
+        Err(outside_the_fake())
     }
     async fn put_activation_code(&self, _: &ActivationCodeRecord) -> Result<(), StoreError> {
-        unimplemented!()
+        Err(outside_the_fake())
     }
     async fn activation_code(
         &self,
         _: CitizenId,
         _: &str,
     ) -> Result<Option<ActivationCodeRecord>, StoreError> {
-        unimplemented!()
+        Err(outside_the_fake())
     }
     async fn record_code_failure(
         &self,
@@ -109,25 +114,25 @@ impl Store for FakeStore {
         _: u32,
         _: DateTime<Utc>,
     ) -> Result<FailureCount, StoreError> {
-        unimplemented!()
+        Err(outside_the_fake())
     }
     async fn delete_activation_code(&self, _: CitizenId, _: &str) -> Result<(), StoreError> {
-        unimplemented!()
+        Err(outside_the_fake())
     }
     async fn put_relying_party(&self, _: &RelyingParty) -> Result<(), StoreError> {
-        unimplemented!()
+        Err(outside_the_fake())
     }
     async fn relying_party(&self, _: &str) -> Result<Option<RelyingParty>, StoreError> {
-        unimplemented!()
+        Err(outside_the_fake())
     }
     async fn relying_parties(&self) -> Result<Vec<RelyingParty>, StoreError> {
-        unimplemented!()
+        Err(outside_the_fake())
     }
     async fn delete_relying_party(&self, _: &str) -> Result<bool, StoreError> {
-        unimplemented!()
+        Err(outside_the_fake())
     }
     async fn append_audit(&self, _: &AuditEvent) -> Result<AuditEntry, StoreError> {
-        unimplemented!()
+        Err(outside_the_fake())
     }
     async fn audit_entries(
         &self,
@@ -135,7 +140,7 @@ impl Store for FakeStore {
         _: i64,
         _: i64,
     ) -> Result<Vec<AuditEntry>, StoreError> {
-        unimplemented!()
+        Err(outside_the_fake())
     }
 }
 
@@ -146,7 +151,7 @@ impl crate::store::credentials::CredentialStore for FakeStore {
         &self,
         _: CitizenId,
     ) -> Result<Option<crate::store::credentials::PasswordRecord>, StoreError> {
-        unimplemented!()
+        Err(outside_the_fake())
     }
     async fn set_password(
         &self,
@@ -154,7 +159,7 @@ impl crate::store::credentials::CredentialStore for FakeStore {
         _: &str,
         _: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        unimplemented!()
+        Err(outside_the_fake())
     }
     async fn record_login_failure(
         &self,
@@ -162,19 +167,19 @@ impl crate::store::credentials::CredentialStore for FakeStore {
         _: u32,
         _: DateTime<Utc>,
     ) -> Result<crate::store::credentials::LoginFailures, StoreError> {
-        unimplemented!()
+        Err(outside_the_fake())
     }
     async fn login_failures(
         &self,
         _: CitizenId,
     ) -> Result<crate::store::credentials::LoginFailures, StoreError> {
-        unimplemented!()
+        Err(outside_the_fake())
     }
     async fn reset_login_failures(&self, _: CitizenId) -> Result<(), StoreError> {
-        unimplemented!()
+        Err(outside_the_fake())
     }
     async fn unlock_login(&self, _: CitizenId) -> Result<(), StoreError> {
-        unimplemented!()
+        Err(outside_the_fake())
     }
     async fn set_totp(
         &self,
@@ -182,16 +187,16 @@ impl crate::store::credentials::CredentialStore for FakeStore {
         _: Option<Vec<u8>>,
         _: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        unimplemented!()
+        Err(outside_the_fake())
     }
     async fn totp(
         &self,
         _: CitizenId,
     ) -> Result<Option<crate::store::credentials::TotpRecord>, StoreError> {
-        unimplemented!()
+        Err(outside_the_fake())
     }
     async fn use_totp_step(&self, _: CitizenId, _: i64) -> Result<bool, StoreError> {
-        unimplemented!()
+        Err(outside_the_fake())
     }
     async fn record_policy_acceptance(
         &self,
@@ -199,13 +204,13 @@ impl crate::store::credentials::CredentialStore for FakeStore {
         _: &str,
         _: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        unimplemented!()
+        Err(outside_the_fake())
     }
     async fn policy_acceptance(
         &self,
         _: CitizenId,
     ) -> Result<Option<(String, DateTime<Utc>)>, StoreError> {
-        unimplemented!()
+        Err(outside_the_fake())
     }
     async fn record_proofing_failure(
         &self,
@@ -214,10 +219,10 @@ impl crate::store::credentials::CredentialStore for FakeStore {
         _: u32,
         _: DateTime<Utc>,
     ) -> Result<FailureCount, StoreError> {
-        unimplemented!()
+        Err(outside_the_fake())
     }
     async fn proofing_failures(&self, _: CitizenId, _: &str) -> Result<FailureCount, StoreError> {
-        unimplemented!()
+        Err(outside_the_fake())
     }
 }
 
@@ -651,19 +656,19 @@ impl crate::store::SessionStore for FakeStore {
         _: &crate::core::session::SsoSession,
         _: &str,
     ) -> Result<(), StoreError> {
-        unimplemented!()
+        Err(outside_the_fake())
     }
     async fn session_by_cookie_hash(
         &self,
         _: &str,
     ) -> Result<Option<crate::core::session::SsoSession>, StoreError> {
-        unimplemented!()
+        Err(outside_the_fake())
     }
     async fn session(
         &self,
         _: &crate::core::session::SessionId,
     ) -> Result<Option<crate::core::session::SsoSession>, StoreError> {
-        unimplemented!()
+        Err(outside_the_fake())
     }
     async fn update_session_auth(
         &self,
@@ -673,40 +678,40 @@ impl crate::store::SessionStore for FakeStore {
         _: &[crate::core::session::MethodUse],
         _: crate::core::level::LevelOfAssurance,
     ) -> Result<(), StoreError> {
-        unimplemented!()
+        Err(outside_the_fake())
     }
     async fn touch_session(
         &self,
         _: &crate::core::session::SessionId,
         _: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        unimplemented!()
+        Err(outside_the_fake())
     }
     async fn add_session_relying_party(
         &self,
         _: &crate::core::session::SessionId,
         _: &crate::core::session::RelyingPartyVisit,
     ) -> Result<(), StoreError> {
-        unimplemented!()
+        Err(outside_the_fake())
     }
     async fn end_session(
         &self,
         _: &crate::core::session::SessionId,
         _: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        unimplemented!()
+        Err(outside_the_fake())
     }
     async fn end_citizen_sessions(
         &self,
         _: CitizenId,
         _: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
-        unimplemented!()
+        Err(outside_the_fake())
     }
     async fn citizen_sessions(
         &self,
         _: CitizenId,
     ) -> Result<Vec<crate::core::session::SsoSession>, StoreError> {
-        unimplemented!()
+        Err(outside_the_fake())
     }
 }
