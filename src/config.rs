@@ -595,13 +595,10 @@ impl Config {
             w.push("dev.pages = true: /dev pages expose one-time codes".to_owned());
         }
         if self.sms.provider != crate::core::notify::SmsProvider::Http {
-            w.push(
-                format!(
-                    "sms.provider = {:?}: SMS codes are not delivered to phones",
-                    self.sms.provider
-                )
-                .to_lowercase(),
-            );
+            let provider = format!("{:?}", self.sms.provider).to_lowercase();
+            w.push(format!(
+                "sms.provider = {provider}: SMS codes are not delivered to phones"
+            ));
         }
         if self.email.provider != crate::core::notify::EmailProvider::Smtp {
             w.push("email.provider is not smtp: notices are not delivered".to_owned());
