@@ -290,6 +290,16 @@ mod tests {
         }
     }
 
+    impl Sms {
+        fn sender<'a>(&'a self, lang: Lang, policy: &'a OtpPolicy) -> OtpSender<'a> {
+            OtpSender {
+                sms: &self.outbox,
+                lang,
+                policy,
+            }
+        }
+    }
+
     async fn last_code(s: &Sms) -> String {
         let all = crate::core::notify::read_outbox(&s.path).await.unwrap();
         let text = &all.last().unwrap().text;
@@ -313,11 +323,7 @@ mod tests {
                 "login",
                 "journey-1",
                 to,
-                OtpSender {
-                    sms: &s.outbox,
-                    lang: Lang::Es,
-                    policy: &p,
-                },
+                s.sender(Lang::Es, &p),
             )
             .await
             .unwrap()
@@ -350,11 +356,7 @@ mod tests {
                 "login",
                 "journey-3",
                 to,
-                OtpSender {
-                    sms: &s.outbox,
-                    lang: Lang::En,
-                    policy: &p,
-                },
+                s.sender(Lang::En, &p),
             )
             .await
             .unwrap()
@@ -383,11 +385,7 @@ mod tests {
                 "login",
                 "j",
                 &w.citizen.mobile,
-                OtpSender {
-                    sms: &s.outbox,
-                    lang: Lang::Ca,
-                    policy: &p,
-                },
+                s.sender(Lang::Ca, &p),
             )
             .await
             .unwrap()
@@ -416,58 +414,30 @@ mod tests {
                 "login",
                 "k",
                 &w.citizen.mobile,
-                OtpSender {
-                    sms: &s.outbox,
-                    lang: Lang::Es,
-                    policy: &p,
-                },
+                s.sender(Lang::Es, &p),
             )
             .await
             .unwrap()
             .unwrap();
         let first = last_code(&s).await;
         assert!(matches!(
-            e.resend_sms_challenge(
-                &id,
-                "k",
-                OtpSender {
-                    sms: &s.outbox,
-                    lang: Lang::Es,
-                    policy: &p
-                }
-            )
-            .await
-            .unwrap(),
+            e.resend_sms_challenge(&id, "k", s.sender(Lang::Es, &p))
+                .await
+                .unwrap(),
             Err(SendRefusal::TooSoon(_))
         ));
         for _ in 0..2 {
             w.clock.advance(Duration::seconds(31));
-            e.resend_sms_challenge(
-                &id,
-                "k",
-                OtpSender {
-                    sms: &s.outbox,
-                    lang: Lang::Es,
-                    policy: &p,
-                },
-            )
-            .await
-            .unwrap()
-            .unwrap();
+            e.resend_sms_challenge(&id, "k", s.sender(Lang::Es, &p))
+                .await
+                .unwrap()
+                .unwrap();
         }
         w.clock.advance(Duration::seconds(31));
         assert_eq!(
-            e.resend_sms_challenge(
-                &id,
-                "k",
-                OtpSender {
-                    sms: &s.outbox,
-                    lang: Lang::Es,
-                    policy: &p
-                }
-            )
-            .await
-            .unwrap(),
+            e.resend_sms_challenge(&id, "k", s.sender(Lang::Es, &p))
+                .await
+                .unwrap(),
             Err(SendRefusal::TooManySends)
         );
         let latest = last_code(&s).await;

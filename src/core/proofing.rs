@@ -84,7 +84,7 @@ pub enum ProofingOutcome {
     QuizGone,
 }
 
-/// `XXXX-XXXX-XXXX-XXXX`, for printing.
+/// four groups of four (`ABCD-EFGH-JKLM-NPQR`), for printing.
 fn group_csv(csv: &str) -> String {
     let chars: Vec<char> = csv.chars().collect();
     chars
@@ -262,24 +262,14 @@ impl Engine {
     /// Records `level` unless the citizen's proofing is already at least as high.
     pub(crate) async fn raise_proofing(
         &self,
-        mut citizen: Citizen,
+        citizen: Citizen,
         level: ProofingLevel,
         actor: &Actor,
     ) -> Result<Citizen, CoreError> {
         if citizen.proofing >= level {
             return Ok(citizen);
         }
-        let previous = citizen.proofing;
-        citizen.proofing = level;
-        citizen.updated_at = self.clock.now();
-        self.store.update_citizen(&citizen).await?;
-        self.audit(
-            self.event(actor, "citizen.proofing_changed")
-                .citizen(citizen.id)
-                .detail(json!({ "from": previous, "to": level })),
-        )
-        .await?;
-        Ok(citizen)
+        self.record_proofing(citizen, level, actor).await
     }
 
     /// ANSES style: identifier + the 11-digit trámite number of the citizen's DNI.

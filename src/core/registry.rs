@@ -123,7 +123,17 @@ impl Engine {
         proofing: ProofingLevel,
         actor: &Actor,
     ) -> Result<Citizen, CoreError> {
-        let mut citizen = self.find_citizen(reference).await?;
+        let citizen = self.find_citizen(reference).await?;
+        self.record_proofing(citizen, proofing, actor).await
+    }
+
+    /// Stores a new proofing level for `citizen` and audits the change (from → to).
+    pub(crate) async fn record_proofing(
+        &self,
+        mut citizen: Citizen,
+        proofing: ProofingLevel,
+        actor: &Actor,
+    ) -> Result<Citizen, CoreError> {
         let previous = citizen.proofing;
         citizen.proofing = proofing;
         citizen.updated_at = self.clock.now();
