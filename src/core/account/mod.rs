@@ -184,14 +184,8 @@ impl Engine {
     ) -> Result<PasswordChangeResult, CoreError> {
         let citizen = self.account(citizen_id).await?;
         Self::require_status(&citizen, CitizenStatus::Active)?;
-        if new.password != new.confirmation {
-            return Ok(PasswordChangeResult::ConfirmationMismatch);
-        }
-        if let Err(v) = self
-            .set_password(&citizen, new.password, new.preset, new.hasher, actor)
-            .await?
-        {
-            return Ok(PasswordChangeResult::Violations(v));
+        if let Some(refused) = self.store_new_password(&citizen, &new, actor).await? {
+            return Ok(refused);
         }
         // Whoever knew the old password may hold a session: end them all.
         let ended = self.logout_everywhere(citizen_id, actor).await?;
@@ -206,6 +200,24 @@ impl Engine {
         )
         .await?;
         Ok(PasswordChangeResult::Changed)
+    }
+
+    /// Checks the confirmation and the password policy, then stores the new password.
+    /// `Some` is the refusal to show; `None` means it is stored.
+    async fn store_new_password(
+        &self,
+        citizen: &Citizen,
+        new: &NewPassword<'_>,
+        actor: &Actor,
+    ) -> Result<Option<PasswordChangeResult>, CoreError> {
+        if new.password != new.confirmation {
+            return Ok(Some(PasswordChangeResult::ConfirmationMismatch));
+        }
+        Ok(self
+            .set_password(citizen, new.password, new.preset, new.hasher, actor)
+            .await?
+            .err()
+            .map(PasswordChangeResult::Violations))
     }
 
     /// Changes the password of an `active` account after checking the current one (the caller
@@ -255,14 +267,8 @@ impl Engine {
             .await?;
             return Ok(PasswordChangeResult::WrongCurrentPassword);
         }
-        if new.password != new.confirmation {
-            return Ok(PasswordChangeResult::ConfirmationMismatch);
-        }
-        if let Err(v) = self
-            .set_password(&citizen, new.password, new.preset, new.hasher, actor)
-            .await?
-        {
-            return Ok(PasswordChangeResult::Violations(v));
+        if let Some(refused) = self.store_new_password(&citizen, &new, actor).await? {
+            return Ok(refused);
         }
         let notified = self
             .send_notice(&citizen, Notice::PasswordChanged, notice)
