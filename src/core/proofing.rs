@@ -135,13 +135,7 @@ impl Engine {
         reference: &str,
         actor: &Actor,
     ) -> Result<(Citizen, IssuedCode), CoreError> {
-        let citizen = self.find_citizen(reference).await?;
-        if citizen.status == CitizenStatus::Deregistered {
-            return Err(CoreError::Refused(format!(
-                "{} is deregistered: register again at an office",
-                citizen.identifier
-            )));
-        }
+        let citizen = self.find_live_citizen(reference).await?;
         let now = self.clock.now();
         let csv = new_csv()?;
         let expires_at = now + Duration::days(LETTER_DAYS);

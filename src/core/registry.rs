@@ -70,6 +70,19 @@ impl Engine {
         found.ok_or_else(|| CoreError::NotFound(format!("citizen {reference}")))
     }
 
+    /// Like [`Engine::find_citizen`], refusing a deregistered account (which can only start
+    /// again with a new registration at an office).
+    pub async fn find_live_citizen(&self, reference: &str) -> Result<Citizen, CoreError> {
+        let citizen = self.find_citizen(reference).await?;
+        if citizen.status == CitizenStatus::Deregistered {
+            return Err(CoreError::Refused(format!(
+                "{} is deregistered: register again at an office",
+                citizen.identifier
+            )));
+        }
+        Ok(citizen)
+    }
+
     /// Issues a fresh activation code, replacing any previous one (which stops working).
     pub async fn issue_activation_code(
         &self,
@@ -105,13 +118,7 @@ impl Engine {
         reference: &str,
         actor: &Actor,
     ) -> Result<(Citizen, IssuedCode), CoreError> {
-        let citizen = self.find_citizen(reference).await?;
-        if citizen.status == CitizenStatus::Deregistered {
-            return Err(CoreError::Refused(format!(
-                "{} is deregistered: register again at an office",
-                citizen.identifier
-            )));
-        }
+        let citizen = self.find_live_citizen(reference).await?;
         let code = self.issue_activation_code(citizen.id, actor).await?;
         Ok((citizen, code))
     }
