@@ -258,14 +258,7 @@ impl Engine {
         if let Some(until) = policy.next_attempt_at(&failures).filter(|&t| now < t) {
             return refuse(Some(citizen.id), RefusalReason::Delayed { until }).await;
         }
-        let verification = hasher
-            .verify(password, &stored.phc)
-            .await
-            .map_err(|e| match e {
-                // A damaged hash is our fault, not the citizen's input.
-                CoreError::Invalid(why) => CoreError::Unavailable(why),
-                other => other,
-            })?;
+        let verification = hasher.verify(password, &stored.phc).await?;
         if !verification.matches {
             let counted = self
                 .store

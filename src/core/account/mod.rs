@@ -239,15 +239,7 @@ impl Engine {
         if self.store.login_failures(citizen_id).await?.locked {
             return Err(CoreError::Refused("password login is locked".into()));
         }
-        let verification = new
-            .hasher
-            .verify(current, &stored.phc)
-            .await
-            .map_err(|e| match e {
-                // A damaged stored hash is our fault, not the citizen's input.
-                CoreError::Invalid(why) => CoreError::Unavailable(why),
-                other => other,
-            })?;
+        let verification = new.hasher.verify(current, &stored.phc).await?;
         if !verification.matches {
             // Otherwise this form would be an unthrottled password oracle.
             let counted = self

@@ -159,10 +159,12 @@ fn verify_blocking(
     password: &[u8],
     phc: &str,
 ) -> Result<Verification, CoreError> {
+    // The hash comes from our own store, never from the citizen: a damaged one is our
+    // failure (refuse, retry later), not bad input.
     let hash = PasswordHash::new(phc)
-        .map_err(|e| CoreError::Invalid(format!("stored password hash is malformed: {e}")))?;
+        .map_err(|e| CoreError::Unavailable(format!("stored password hash is malformed: {e}")))?;
     let stored = Params::try_from(&hash)
-        .map_err(|e| CoreError::Invalid(format!("stored password hash is malformed: {e}")))?;
+        .map_err(|e| CoreError::Unavailable(format!("stored password hash is malformed: {e}")))?;
     let needs_rehash = hash.algorithm != Algorithm::Argon2id.ident()
         || hash.version != Some(Version::V0x13.into())
         || stored.m_cost() != current.m_cost()
@@ -174,7 +176,7 @@ fn verify_blocking(
         Ok(()) => true,
         Err(argon2::password_hash::Error::PasswordInvalid) => false,
         Err(e) => {
-            return Err(CoreError::Invalid(format!(
+            return Err(CoreError::Unavailable(format!(
                 "stored password hash cannot be checked: {e}"
             )));
         }
