@@ -20,8 +20,7 @@ use super::level::ProofingLevel;
 use super::notify::SmsGateway;
 use super::random;
 use super::registry::IssuedCode;
-use crate::store::ActivationCodeRecord;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::json;
 
 pub use questions::{IdentityQuiz, NONE_OF_THESE, Question, QuizStart};
@@ -136,26 +135,17 @@ impl Engine {
         actor: &Actor,
     ) -> Result<(Citizen, IssuedCode), CoreError> {
         let citizen = self.find_live_citizen(reference).await?;
-        let now = self.clock.now();
         let csv = new_csv()?;
-        let expires_at = now + Duration::days(LETTER_DAYS);
-        self.store
-            .put_activation_code(&ActivationCodeRecord {
-                citizen_id: citizen.id,
-                purpose: PURPOSE_LETTER.into(),
-                code_hash: self.codes.hash(citizen.id, PURPOSE_LETTER, &csv)?,
-                issued_at: now,
-                expires_at,
-                failures: 0,
-                blocked_at: None,
-            })
+        let expires_at = self
+            .store_code(
+                citizen.id,
+                PURPOSE_LETTER,
+                &csv,
+                LETTER_DAYS,
+                "letter.issued",
+                actor,
+            )
             .await?;
-        self.audit(
-            self.event(actor, "letter.issued")
-                .citizen(citizen.id)
-                .detail(json!({ "expires_at": expires_at })),
-        )
-        .await?;
         let code = group_csv(&csv);
         Ok((citizen, IssuedCode { code, expires_at }))
     }

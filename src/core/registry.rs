@@ -89,14 +89,39 @@ impl Engine {
         citizen: CitizenId,
         actor: &Actor,
     ) -> Result<IssuedCode, CoreError> {
-        let now = self.clock.now();
         let code = new_activation_code()?;
-        let expires_at = now + Duration::days(i64::from(self.citizens.activation_code_days));
+        let days = i64::from(self.citizens.activation_code_days);
+        let expires_at = self
+            .store_code(
+                citizen,
+                PURPOSE_ACTIVATION,
+                &code,
+                days,
+                "activation_code.issued",
+                actor,
+            )
+            .await?;
+        Ok(IssuedCode { code, expires_at })
+    }
+
+    /// Stores the keyed hash of a fresh `code` for (citizen, purpose), replacing any previous
+    /// one and its failures, valid `days` days, and audits it as `event`. Returns the expiry.
+    pub(crate) async fn store_code(
+        &self,
+        citizen: CitizenId,
+        purpose: &str,
+        code: &str,
+        days: i64,
+        event: &str,
+        actor: &Actor,
+    ) -> Result<DateTime<Utc>, CoreError> {
+        let now = self.clock.now();
+        let expires_at = now + Duration::days(days);
         self.store
             .put_activation_code(&ActivationCodeRecord {
                 citizen_id: citizen,
-                purpose: PURPOSE_ACTIVATION.into(),
-                code_hash: self.codes.hash(citizen, PURPOSE_ACTIVATION, &code)?,
+                purpose: purpose.into(),
+                code_hash: self.codes.hash(citizen, purpose, code)?,
                 issued_at: now,
                 expires_at,
                 failures: 0,
@@ -104,12 +129,12 @@ impl Engine {
             })
             .await?;
         self.audit(
-            self.event(actor, "activation_code.issued")
+            self.event(actor, event)
                 .citizen(citizen)
                 .detail(json!({ "expires_at": expires_at })),
         )
         .await?;
-        Ok(IssuedCode { code, expires_at })
+        Ok(expires_at)
     }
 
     /// Reissues the activation code of a registered or active citizen.
