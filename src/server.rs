@@ -173,7 +173,8 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
             }
         }));
     }
-    let state = AppState::new(config.clone(), services.engine, services.keys);
+    let state = AppState::new(config.clone(), services.engine, services.keys)
+        .context("cannot build the SMS or email gateway or the password hasher")?;
     let app = web::app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let handle = axum_server::Handle::new();
     let bind = config.server.bind;

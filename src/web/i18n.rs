@@ -13,10 +13,41 @@ use std::sync::OnceLock;
 /// Name of the cookie that remembers a language chosen with `?lang=`.
 pub const LANG_COOKIE: &str = "pasarela-lang";
 
-const SOURCES: [(Lang, &str); 3] = [
-    (Lang::Es, include_str!("../../templates/locales/es.ftl")),
-    (Lang::Ca, include_str!("../../templates/locales/ca.ftl")),
-    (Lang::En, include_str!("../../templates/locales/en.ftl")),
+/// The message files of one language, one per group of pages, so that each group's
+/// messages can be edited on their own.
+macro_rules! language_files {
+    ($lang:literal) => {
+        [
+            (
+                "common",
+                include_str!(concat!("../../templates/locales/", $lang, "/common.ftl")),
+            ),
+            (
+                "login",
+                include_str!(concat!("../../templates/locales/", $lang, "/login.ftl")),
+            ),
+            (
+                "activation",
+                include_str!(concat!(
+                    "../../templates/locales/",
+                    $lang,
+                    "/activation.ftl"
+                )),
+            ),
+            (
+                "account",
+                include_str!(concat!("../../templates/locales/", $lang, "/account.ftl")),
+            ),
+        ]
+    };
+}
+
+type Files = [(&'static str, &'static str); 4];
+
+const SOURCES: [(Lang, Files); 3] = [
+    (Lang::Es, language_files!("es")),
+    (Lang::Ca, language_files!("ca")),
+    (Lang::En, language_files!("en")),
 ];
 
 struct Catalog {
@@ -28,15 +59,18 @@ fn catalog() -> &'static Catalog {
     CATALOG.get_or_init(|| Catalog {
         bundles: SOURCES
             .iter()
-            .map(|(lang, source)| {
+            .map(|(lang, files)| {
                 let id = lang.as_str().parse().unwrap_or_default();
                 let mut bundle = FluentBundle::new_concurrent(vec![id]);
                 // Bidi isolation marks would end up inside attribute values and table cells.
                 bundle.set_use_isolating(false);
-                // A broken line is reported by the catalogue test; the rest still loads.
-                let resource =
-                    FluentResource::try_new((*source).to_owned()).unwrap_or_else(|(r, _)| r);
-                let _ = bundle.add_resource(resource);
+                for (_, source) in files {
+                    // A broken line or a key defined twice is reported by the catalogue
+                    // tests; the rest still loads.
+                    let resource =
+                        FluentResource::try_new((*source).to_owned()).unwrap_or_else(|(r, _)| r);
+                    let _ = bundle.add_resource(resource);
+                }
                 (*lang, bundle)
             })
             .collect(),
@@ -148,14 +182,23 @@ mod tests {
     }
 
     #[test]
-    fn every_language_has_every_message() {
-        let mut reference = keys(SOURCES[0].1);
-        reference.sort();
-        for (lang, source) in SOURCES {
-            let mut k = keys(source);
-            k.sort();
-            assert_eq!(k, reference, "{lang} differs from es");
+    fn every_language_has_every_message_in_the_same_file() {
+        let (_, reference_files) = SOURCES[0];
+        for (i, (file, source)) in reference_files.iter().enumerate() {
+            let mut reference = keys(source);
+            reference.sort();
+            for (lang, files) in SOURCES {
+                assert_eq!(files[i].0, *file);
+                let mut k = keys(files[i].1);
+                k.sort();
+                assert_eq!(k, reference, "{lang}/{file}.ftl differs from es/{file}.ftl");
+            }
         }
+        let mut all: Vec<String> = reference_files.iter().flat_map(|(_, s)| keys(s)).collect();
+        let count = all.len();
+        all.sort();
+        all.dedup();
+        assert_eq!(all.len(), count, "a message key is defined in two files");
         assert_ne!(
             Tr::new(Lang::Ca).t("error-title"),
             Tr::new(Lang::En).t("error-title")

@@ -1,13 +1,19 @@
 //! The HTTP layer: application state, middleware and the router. Handlers extract, call one
 //! engine or protocol function and map the result; no SQL and no crypto here.
 
+pub mod account;
+pub mod activation;
+pub mod auth;
 pub mod client;
 pub mod csrf;
 pub mod dev;
 pub mod error;
+pub mod flow;
 pub mod headers;
 pub mod i18n;
+pub mod login;
 pub mod ops;
+pub mod pages;
 pub mod state;
 
 pub use state::AppState;
@@ -35,7 +41,10 @@ pub fn app(state: AppState) -> Router {
     let mut router = Router::new()
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
-        .route("/static/pasarela.css", get(stylesheet));
+        .route("/static/pasarela.css", get(stylesheet))
+        .merge(login::routes())
+        .merge(activation::routes())
+        .merge(account::routes());
     if state.config.dev.pages {
         router = router.route("/dev/sms", get(dev::sms));
     }

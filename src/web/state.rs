@@ -1,8 +1,12 @@
 //! The application state every handler receives.
 
 use crate::config::Config;
+use crate::core::CoreError;
+use crate::core::credentials::{Lang, PasswordHasher};
 use crate::core::engine::Engine;
 use crate::core::keys::KeyRing;
+use crate::core::notify::{EmailGateway, SmsGateway, build_email, build_sms};
+use crate::core::otp::OtpSender;
 use std::sync::Arc;
 
 /// Shared, cheaply cloneable application state.
@@ -19,18 +23,40 @@ pub struct Inner {
     pub engine: Engine,
     /// Signing keys.
     pub keys: KeyRing,
+    /// The SMS gateway (with its quotas), built once at start-up.
+    pub sms: Arc<dyn SmsGateway>,
+    /// The email gateway for notices.
+    pub email: Arc<dyn EmailGateway>,
+    /// Password hashing with bounded concurrency, shared by every request.
+    pub hasher: PasswordHasher,
 }
 
 impl AppState {
-    /// Wraps the parts.
-    pub fn new(config: Config, engine: Engine, keys: KeyRing) -> Self {
+    /// Wraps the parts and builds the gateways and the hasher the configuration describes.
+    /// Fails on a misconfigured gateway, so a bad setting stops start-up rather than a login.
+    pub fn new(config: Config, engine: Engine, keys: KeyRing) -> Result<Self, CoreError> {
         let issuer = config.issuer();
-        Self(Arc::new(Inner {
+        let sms = build_sms(&config.sms, engine.clock.clone(), engine.ephemeral.clone())?;
+        let email = build_email(&config.email, engine.clock.clone())?;
+        let hasher = config.credentials.hasher()?;
+        Ok(Self(Arc::new(Inner {
             config,
             issuer,
             engine,
             keys,
-        }))
+            sms,
+            email,
+            hasher,
+        })))
+    }
+
+    /// How SMS codes reach a citizen reading pages in `lang`.
+    pub fn otp_sender(&self, lang: Lang) -> OtpSender<'_> {
+        OtpSender {
+            sms: self.sms.as_ref(),
+            lang,
+            policy: &self.config.otp,
+        }
     }
 }
 

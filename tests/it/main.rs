@@ -1,5 +1,10 @@
 //! The integration binary: starts the real server and runs the real command line.
 
+mod account;
+mod activation;
 mod cli;
+mod login;
 mod server;
+// Shared fixtures; not every suite uses every one.
+#[allow(dead_code)]
 mod support;

@@ -138,3 +138,147 @@ pub fn redis_url() -> Option<String> {
         }
     }
 }
+
+/// A deployment whose SMS and email go to outbox files in its directory, with cheap Argon2
+/// parameters so journeys run fast; `extra` is appended to the config file.
+pub fn journey_deployment(extra: &str) -> Deployment {
+    let d = Deployment::new("");
+    let root = d.dir.path().display().to_string();
+    let mut text = std::fs::read_to_string(&d.config_path).unwrap();
+    text.push_str(&format!(
+        "\n[sms]\nprovider = \"outbox\"\noutbox_path = \"{root}/sms.jsonl\"\n\
+         [email]\nprovider = \"outbox\"\noutbox_path = \"{root}/email.jsonl\"\n\
+         [credentials.argon2]\nmemory_kib = 1024\niterations = 1\n{extra}"
+    ));
+    std::fs::write(&d.config_path, text).unwrap();
+    d
+}
+
+impl Deployment {
+    /// Texts sent by SMS to `to` (E.164), oldest first.
+    pub fn sms_to(&self, to: &str) -> Vec<String> {
+        let path = self.dir.path().join("sms.jsonl");
+        std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|m| m["to"] == to)
+            .map(|m| m["text"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    /// The code (the first run of 6 or more digits) in the latest SMS to `to`.
+    pub fn last_sms_code(&self, to: &str) -> String {
+        let texts = self.sms_to(to);
+        let text = texts.last().unwrap_or_else(|| panic!("no SMS to {to}"));
+        first_code(text).unwrap_or_else(|| panic!("no code in {text:?}"))
+    }
+
+    /// Email messages (JSON objects) sent to `to`, oldest first.
+    pub fn emails_to(&self, to: &str) -> Vec<serde_json::Value> {
+        let path = self.dir.path().join("email.jsonl");
+        std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|m| m["to"] == to)
+            .collect()
+    }
+}
+
+/// The first run of 6 or more ASCII digits in `text`.
+pub fn first_code(text: &str) -> Option<String> {
+    text.split(|c: char| !c.is_ascii_digit())
+        .find(|run| run.len() >= 6)
+        .map(str::to_owned)
+}
+
+/// A browser stand-in: keeps cookies, does not follow redirects, and repeats the page's
+/// anti-forgery token in every form it posts.
+pub struct Browser {
+    pub client: reqwest::Client,
+    pub base: String,
+    csrf: std::sync::Mutex<Option<String>>,
+}
+
+/// A response as the tests look at it.
+#[derive(Debug)]
+pub struct Page {
+    pub status: u16,
+    pub location: Option<String>,
+    pub body: String,
+}
+
+impl Browser {
+    pub fn new(addr: std::net::SocketAddr) -> Self {
+        Self {
+            client: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            base: format!("http://{addr}"),
+            csrf: std::sync::Mutex::new(None),
+        }
+    }
+
+    async fn page(&self, res: reqwest::Response) -> Page {
+        let status = res.status().as_u16();
+        let location = res
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let body = res.text().await.unwrap();
+        if let Some(token) = hidden_value(&body, "csrf") {
+            *self.csrf.lock().unwrap() = Some(token);
+        }
+        Page {
+            status,
+            location,
+            body,
+        }
+    }
+
+    /// GET `path` (relative to the server).
+    pub async fn get(&self, path: &str) -> Page {
+        let res = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        self.page(res).await
+    }
+
+    /// POSTs `fields` as a form to `path`, adding the last page's `csrf` token.
+    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let token = self.csrf.lock().unwrap().clone().unwrap_or_default();
+        let mut form: Vec<(&str, &str)> = vec![("csrf", token.as_str())];
+        form.extend_from_slice(fields);
+        let res = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        self.page(res).await
+    }
+
+    /// Follows `page`'s redirect with a GET.
+    pub async fn follow(&self, page: &Page) -> Page {
+        let to = page.location.as_deref().expect("a redirect");
+        self.get(to).await
+    }
+}
+
+/// The `value` of the first hidden input named `name` in `html`.
+pub fn hidden_value(html: &str, name: &str) -> Option<String> {
+    let at = html.find(&format!("name=\"{name}\""))?;
+    let start = html[..at].rfind('<')?;
+    let end = at + html[at..].find('>')?;
+    let tag = &html[start..end];
+    let v = tag.find("value=\"")? + "value=\"".len();
+    let len = tag[v..].find('"')?;
+    Some(tag[v..v + len].to_owned())
+}
