@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . deploy/lib/common.sh
 
-ensure_debian_packages "${BUILD_PACKAGES[@]}" postgresql redis-server python3
+# chromium + chromium-driver: the headless browser walk of the citizen journey.
+ensure_debian_packages "${BUILD_PACKAGES[@]}" postgresql redis-server python3 chromium chromium-driver
 
 work=$(mktemp -d /tmp/pasarela-test.XXXXXX)
 pg_data="$work/pg"

@@ -282,3 +282,12 @@ pub fn hidden_value(html: &str, name: &str) -> Option<String> {
     let len = tag[v..].find('"')?;
     Some(tag[v..v + len].to_owned())
 }
+
+/// A TCP port free on loopback right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
