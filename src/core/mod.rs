@@ -23,5 +23,6 @@ pub mod relying_party;
 pub mod session;
 #[cfg(test)]
 pub(crate) mod testing;
+pub mod totp;
 
 pub use error::CoreError;

@@ -73,7 +73,7 @@ pub struct EmailNotice<'a> {
 
 impl Engine {
     /// The citizen, or `NotFound`.
-    async fn account(&self, id: CitizenId) -> Result<Citizen, CoreError> {
+    pub(crate) async fn account(&self, id: CitizenId) -> Result<Citizen, CoreError> {
         self.store
             .citizen(id)
             .await?
@@ -81,7 +81,10 @@ impl Engine {
     }
 
     /// Refuses unless the citizen is in `wanted` state.
-    fn require_status(citizen: &Citizen, wanted: CitizenStatus) -> Result<(), CoreError> {
+    pub(crate) fn require_status(
+        citizen: &Citizen,
+        wanted: CitizenStatus,
+    ) -> Result<(), CoreError> {
         if citizen.status == wanted {
             return Ok(());
         }
@@ -220,6 +223,71 @@ impl Engine {
             .map(PasswordChangeResult::Violations))
     }
 
+    /// Checks the current password of a signed-in citizen. A wrong one counts as a failed
+    /// login (otherwise a re-authentication form would be an unthrottled password oracle)
+    /// and is `Err` with the consecutive failures. `Refused` when the account has no
+    /// password or password login is locked.
+    async fn verify_current_password(
+        &self,
+        citizen_id: CitizenId,
+        current: &str,
+        hasher: &PasswordHasher,
+    ) -> Result<Result<(), u32>, CoreError> {
+        let Some(stored) = self.store.password(citizen_id).await? else {
+            return Err(CoreError::Refused("the account has no password".into()));
+        };
+        if self.store.login_failures(citizen_id).await?.locked {
+            return Err(CoreError::Refused("password login is locked".into()));
+        }
+        if hasher.verify(current, &stored.phc).await?.matches {
+            return Ok(Ok(()));
+        }
+        let counted = self
+            .store
+            .record_login_failure(
+                citizen_id,
+                LoginPolicy::default().lock_after,
+                self.clock.now(),
+            )
+            .await?;
+        Ok(Err(counted.consecutive))
+    }
+
+    /// Re-authenticates a signed-in citizen with the current password before a sensitive
+    /// operation (`operation` names it in the audit trail: `mobile_change`, `totp_remove`,
+    /// …). `false` for a wrong password, which counts as a failed login and is audited as
+    /// `account.reauthenticated` with outcome failure. `Refused` if the account is not
+    /// active, has no password or is locked.
+    pub async fn confirm_current_password(
+        &self,
+        citizen_id: CitizenId,
+        current: &str,
+        hasher: &PasswordHasher,
+        operation: &str,
+        actor: &Actor,
+    ) -> Result<bool, CoreError> {
+        let citizen = self.account(citizen_id).await?;
+        Self::require_status(&citizen, CitizenStatus::Active)?;
+        let verdict = self
+            .verify_current_password(citizen_id, current, hasher)
+            .await?;
+        let event = self
+            .event(actor, "account.reauthenticated")
+            .citizen(citizen_id);
+        let event = match verdict {
+            Ok(()) => event
+                .outcome(Outcome::Success)
+                .detail(json!({ "operation": operation })),
+            Err(consecutive) => event.outcome(Outcome::Failure).detail(json!({
+                "operation": operation,
+                "reason": "wrong_current_password",
+                "consecutive": consecutive,
+            })),
+        };
+        self.audit(event).await?;
+        Ok(verdict.is_ok())
+    }
+
     /// Changes the password of an `active` account after checking the current one (the caller
     /// has checked the second factor). A wrong current password counts as a failed login.
     /// Notifies by email; audited as `password.changed`.
@@ -233,28 +301,17 @@ impl Engine {
     ) -> Result<PasswordChangeResult, CoreError> {
         let citizen = self.account(citizen_id).await?;
         Self::require_status(&citizen, CitizenStatus::Active)?;
-        let Some(stored) = self.store.password(citizen_id).await? else {
-            return Err(CoreError::Refused("the account has no password".into()));
-        };
-        if self.store.login_failures(citizen_id).await?.locked {
-            return Err(CoreError::Refused("password login is locked".into()));
-        }
-        let verification = new.hasher.verify(current, &stored.phc).await?;
-        if !verification.matches {
-            // Otherwise this form would be an unthrottled password oracle.
-            let counted = self
-                .store
-                .record_login_failure(
-                    citizen_id,
-                    LoginPolicy::default().lock_after,
-                    self.clock.now(),
-                )
-                .await?;
+        if let Err(consecutive) = self
+            .verify_current_password(citizen_id, current, new.hasher)
+            .await?
+        {
             self.audit(
                 self.event(actor, "password.changed")
                     .citizen(citizen_id)
                     .outcome(Outcome::Failure)
-                    .detail(json!({ "reason": "wrong_current_password", "consecutive": counted.consecutive })),
+                    .detail(
+                        json!({ "reason": "wrong_current_password", "consecutive": consecutive }),
+                    ),
             )
             .await?;
             return Ok(PasswordChangeResult::WrongCurrentPassword);

@@ -278,6 +278,35 @@ async fn change_password_checks_the_current_one() {
 }
 
 #[tokio::test]
+async fn reauthentication_counts_wrong_passwords() {
+    let k = kit().await;
+    let e = &k.w.engine;
+    assert!(matches!(
+        e.confirm_current_password(k.id(), GOOD, &k.hasher, "mobile_change", &actor())
+            .await,
+        Err(CoreError::Refused(_))
+    ));
+    k.activate().await;
+    assert!(
+        !e.confirm_current_password(k.id(), "not it", &k.hasher, "mobile_change", &actor())
+            .await
+            .unwrap()
+    );
+    assert_eq!(e.store.login_failures(k.id()).await.unwrap().consecutive, 1);
+    assert!(
+        e.confirm_current_password(k.id(), GOOD, &k.hasher, "mobile_change", &actor())
+            .await
+            .unwrap()
+    );
+    assert!(
+        k.kinds()
+            .await
+            .iter()
+            .any(|k| k == "account.reauthenticated")
+    );
+}
+
+#[tokio::test]
 async fn mobile_change_end_to_end() {
     let k = kit().await;
     k.activate().await;
