@@ -281,6 +281,9 @@ pub struct CitizensConfig {
     pub activation_code_days: u32,
     /// Wrong attempts allowed on an activation code; the next one blocks it.
     pub max_code_failures: u32,
+    /// Version of the security policy citizens accept during activation; recorded with each
+    /// acceptance, so a new wording gets a new version.
+    pub security_policy_version: String,
 }
 
 impl Default for CitizensConfig {
@@ -289,6 +292,7 @@ impl Default for CitizensConfig {
             default_region: "ES".into(),
             activation_code_days: 30,
             max_code_failures: 5,
+            security_policy_version: "2026-1".into(),
         }
     }
 }
