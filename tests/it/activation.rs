@@ -541,3 +541,76 @@ async fn three_failed_question_rounds_leave_only_an_office_visit() {
     );
     server.shutdown(Duration::from_secs(1)).await.unwrap();
 }
+
+#[tokio::test]
+async fn an_expired_code_has_its_own_message() {
+    let (_d, server, b, code) = setup("", &[]).await;
+    let engine = &server.state.engine;
+    let c = engine.find_citizen(ID).await.unwrap();
+    let purpose = pasarela::core::activation::PURPOSE_ACTIVATION;
+    let mut record = engine
+        .store
+        .activation_code(c.id, purpose)
+        .await
+        .unwrap()
+        .unwrap();
+    record.expires_at = chrono::Utc::now() - chrono::Duration::minutes(1);
+    engine.store.put_activation_code(&record).await.unwrap();
+    b.get("/activate").await;
+    let p = b
+        .post(
+            "/activate",
+            &[("identifier", ID), ("email", EMAIL), ("code", &code)],
+        )
+        .await;
+    assert_eq!(p.status, 200);
+    assert!(p.body.contains("Este código ha caducado."), "{}", p.body);
+    let p = b
+        .post("/recover", &[("identifier", ID), ("code", &code)])
+        .await;
+    assert!(p.body.contains("Este código ha caducado."), "{}", p.body);
+    server.shutdown(Duration::from_secs(1)).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_failing_sms_gateway_says_try_again() {
+    let d = Deployment::new(
+        "[sms]\nprovider = \"http\"\n\
+         [sms.http]\nurl = \"http://127.0.0.1:9/sms\"\nbody = { to = \"{{to}}\", text = \"{{text}}\" }\n\
+         retries = 0\ntimeout_ms = 1000\n\
+         [credentials.argon2]\nmemory_kib = 1024\niterations = 1\n",
+    );
+    let server = d.start().await;
+    let code = register(&d, &[]);
+    let b = Browser::new(server.addr);
+    const FAILED: &str = "No hemos podido enviar el código. Inténtelo de nuevo.";
+    b.get("/activate").await;
+    let p = b
+        .post(
+            "/activate",
+            &[("identifier", ID), ("email", EMAIL), ("code", &code)],
+        )
+        .await;
+    redirect(&p, "/activate/policy");
+    b.follow(&p).await;
+    let p = b.post("/activate/policy", &[("accept", "yes")]).await;
+    redirect(&p, "/activate/code");
+    let p = b.follow(&p).await;
+    assert!(p.body.contains(FAILED), "{}", p.body);
+    let p = b.post("/activate/resend", &[]).await;
+    redirect(&p, "/activate/code");
+    let p = b.follow(&p).await;
+    assert!(p.body.contains(FAILED), "{}", p.body);
+    // The password step stays out of reach.
+    redirect(&b.get("/activate/password").await, "/activate/code");
+    let letter = d.cli_json(&["admin", "letter", "issue", ID]);
+    b.get("/letter").await;
+    let p = b
+        .post(
+            "/letter",
+            &[("identifier", ID), ("csv", letter["csv"].as_str().unwrap())],
+        )
+        .await;
+    assert!(p.body.contains(FAILED), "{}", p.body);
+    server.shutdown(Duration::from_secs(1)).await.unwrap();
+}

@@ -257,7 +257,8 @@ pub async fn code_form(
 }
 
 /// The SMS code form.
-#[derive(Debug, Default, Deserialize)]
+// No `Debug`: it carries a secret, which must never reach a log.
+#[derive(Default, Deserialize)]
 #[serde(default)]
 pub struct CodeForm {
     csrf: String,
@@ -401,19 +402,13 @@ pub async fn password_form(
     password_page(&state, tr, jar, &client, kind, Vec::new())
 }
 
-/// The new password, typed twice.
+/// The new password, typed twice. No `Debug`: passwords never reach a log.
 #[derive(Default, Deserialize)]
 #[serde(default)]
 pub struct PasswordForm {
     csrf: String,
     password: String,
     password_confirm: String,
-}
-
-impl std::fmt::Debug for PasswordForm {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("PasswordForm { .. }")
-    }
 }
 
 /// `POST …/password`: activates the account or resets the password.

@@ -101,7 +101,8 @@ fn letter_page(
 }
 
 /// The letter form.
-#[derive(Debug, Default, Deserialize)]
+// No `Debug`: it carries a secret, which must never reach a log.
+#[derive(Default, Deserialize)]
 #[serde(default)]
 pub struct LetterForm {
     csrf: String,
@@ -176,7 +177,8 @@ fn anses_page(
 }
 
 /// The trámite form.
-#[derive(Debug, Default, Deserialize)]
+// No `Debug`: it carries a secret, which must never reach a log.
+#[derive(Default, Deserialize)]
 #[serde(default)]
 pub struct AnsesForm {
     csrf: String,
