@@ -614,3 +614,25 @@ async fn a_failing_sms_gateway_says_try_again() {
     assert!(p.body.contains(FAILED), "{}", p.body);
     server.shutdown(Duration::from_secs(1)).await.unwrap();
 }
+
+#[tokio::test]
+async fn every_page_is_translated() {
+    let (_d, server, b, _) = setup("", &[]).await;
+    for lang in ["es", "ca", "en"] {
+        for page in [
+            "/activate",
+            "/recover",
+            "/letter",
+            "/anses",
+            "/anses/questions",
+            "/activate/done",
+            "/recover/done",
+        ] {
+            let p = b.get(&format!("{page}?lang={lang}")).await;
+            assert_eq!(p.status, 200, "{page}");
+            assert!(p.body.contains(&format!("lang=\"{lang}\"")));
+            assert!(!p.body.contains("act-"), "{lang} {page}: {}", p.body);
+        }
+    }
+    server.shutdown(Duration::from_secs(1)).await.unwrap();
+}

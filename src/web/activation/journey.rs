@@ -492,3 +492,39 @@ pub async fn password_submit(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_journey_continues_where_it_stands() {
+        assert_eq!(Kind::Activation.page(Step::CodeChecked), "/activate/policy");
+        assert_eq!(Kind::Recovery.page(Step::CodeChecked), "/recover");
+        assert_eq!(Kind::Recovery.page(Step::SmsPending), "/recover/code");
+        assert_eq!(
+            Kind::Activation.page(Step::SmsVerified),
+            "/activate/password"
+        );
+        let j = Journey::new(CitizenId::new(), "+34600111222");
+        assert_eq!(j.step, Step::CodeChecked);
+        assert!(j.mobile.ends_with("222") && !j.mobile.contains("600"));
+    }
+
+    #[test]
+    fn every_note_has_words_in_every_language() {
+        for lang in crate::core::credentials::Lang::ALL {
+            let tr = Tr::new(lang);
+            for n in [
+                Note::Sent,
+                Note::SendFailed,
+                Note::TooSoon(0),
+                Note::TooManySends,
+            ] {
+                let text = n.text(&tr);
+                assert!(!text.starts_with("act-"), "{lang:?} {n:?}");
+            }
+            assert!(Note::TooSoon(-3).text(&tr).contains('1'));
+        }
+    }
+}

@@ -471,3 +471,27 @@ async fn answered(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::credentials::Lang;
+
+    #[test]
+    fn the_last_option_is_none_of_these_in_the_page_language() {
+        let q = Question {
+            kind: "employer".into(),
+            options: vec![
+                "ARCOR SAIC".into(),
+                "ACME SA".into(),
+                crate::core::proofing::NONE_OF_THESE.into(),
+            ],
+        };
+        let tr = Tr::new(Lang::En);
+        let v = question_view(&tr, 1, &q);
+        assert_eq!(v.name, "q1");
+        assert_eq!(v.legend, tr.t("act-quiz-q-employer"));
+        assert_eq!(v.options[1], ("1".to_owned(), "ACME SA".to_owned()));
+        assert_eq!(v.options[2], ("2".to_owned(), tr.t("act-quiz-none")));
+    }
+}
