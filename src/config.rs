@@ -494,6 +494,12 @@ impl Config {
         if self.citizens.activation_code_days == 0 {
             return err("citizens.activation_code_days", "must be at least 1".into());
         }
+        if self.citizens.security_policy_version.trim().is_empty() {
+            return err(
+                "citizens.security_policy_version",
+                "must not be empty: every acceptance is recorded with it".into(),
+            );
+        }
         if self
             .log
             .level
@@ -699,6 +705,14 @@ mod tests {
                    [levels.acr.high]\nvalue = \"c\"\n";
         let e = Config::from_toml(&format!("{MINIMAL}{acr}")).unwrap_err();
         assert!(e.to_string().contains("already used"), "{e}");
+        let e = Config::from_toml(&format!(
+            "{MINIMAL}[citizens]\nsecurity_policy_version = \" \"\n"
+        ))
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("citizens.security_policy_version"),
+            "{e}"
+        );
     }
 
     #[test]
