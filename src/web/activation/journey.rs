@@ -219,8 +219,7 @@ async fn show_code_page(
     f: &mut Flow<Journey>,
     error: Option<String>,
 ) -> Result<Response, PageError> {
-    let (info, mut error) = (None::<String>, error);
-    let mut info = info;
+    let (mut info, mut error) = (None, error);
     if let Some(note) = f.data.note.take() {
         flow::save(state, kind.flow(), f).await?;
         if note == Note::Sent {
