@@ -281,6 +281,9 @@ pub struct CitizensConfig {
     pub activation_code_days: u32,
     /// Wrong attempts allowed on an activation code; the next one blocks it.
     pub max_code_failures: u32,
+    /// Version of the security policy citizens accept during activation; recorded with each
+    /// acceptance, so a new wording gets a new version.
+    pub security_policy_version: String,
 }
 
 impl Default for CitizensConfig {
@@ -289,6 +292,7 @@ impl Default for CitizensConfig {
             default_region: "ES".into(),
             activation_code_days: 30,
             max_code_failures: 5,
+            security_policy_version: "2026-1".into(),
         }
     }
 }
@@ -489,6 +493,12 @@ impl Config {
         }
         if self.citizens.activation_code_days == 0 {
             return err("citizens.activation_code_days", "must be at least 1".into());
+        }
+        if self.citizens.security_policy_version.trim().is_empty() {
+            return err(
+                "citizens.security_policy_version",
+                "must not be empty: every acceptance is recorded with it".into(),
+            );
         }
         if self
             .log
@@ -695,6 +705,14 @@ mod tests {
                    [levels.acr.high]\nvalue = \"c\"\n";
         let e = Config::from_toml(&format!("{MINIMAL}{acr}")).unwrap_err();
         assert!(e.to_string().contains("already used"), "{e}");
+        let e = Config::from_toml(&format!(
+            "{MINIMAL}[citizens]\nsecurity_policy_version = \" \"\n"
+        ))
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("citizens.security_policy_version"),
+            "{e}"
+        );
     }
 
     #[test]

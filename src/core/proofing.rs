@@ -282,6 +282,33 @@ impl Engine {
         self.online_result(citizen, ok, "tramite", actor).await
     }
 
+    /// After online proofing (trámite or questions) succeeded: issues a fresh activation code
+    /// (replacing any previous one; audited as `activation_code.issued`) and sends it by SMS to
+    /// the registered mobile. `Ok(None)` when the SMS could not be sent (audited as
+    /// `proofing.sms_failed`): the citizen may try again.
+    pub async fn send_activation_code_after_proofing(
+        &self,
+        citizen: &Citizen,
+        sms: &dyn SmsGateway,
+        lang: Lang,
+        actor: &Actor,
+    ) -> Result<Option<DateTime<Utc>>, CoreError> {
+        let code = self.issue_activation_code(citizen.id, actor).await?;
+        let text = activation_sms_text(&code.code, code.expires_at, lang);
+        if let Err(e) = sms.send(&citizen.mobile, &text).await {
+            tracing::warn!(error = %e, "activation code after online proofing not sent");
+            self.audit(
+                self.event(actor, "proofing.sms_failed")
+                    .citizen(citizen.id)
+                    .outcome(Outcome::Failure)
+                    .detail(json!({ "error": e.code() })),
+            )
+            .await?;
+            return Ok(None);
+        }
+        Ok(Some(code.expires_at))
+    }
+
     /// The citizen behind `identifier` if online proofing may be tried for them.
     async fn online_candidate(&self, identifier: &str) -> Result<Option<Citizen>, CoreError> {
         let Ok(ident) = Identifier::parse_any(identifier) else {

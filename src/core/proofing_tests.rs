@@ -318,3 +318,54 @@ fn csv_is_grouped_and_normalised() {
     let grouped = group_csv(&csv);
     assert_eq!(normalise_csv(&grouped.to_lowercase()), csv);
 }
+
+#[tokio::test]
+async fn after_online_proofing_a_new_activation_code_goes_by_sms() {
+    let w = world().await;
+    let actor = Actor::system();
+    let c = register(&w, "11111111H", ProofingLevel::Online, true).await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sms.jsonl");
+    let sms = OutboxSms::new(path.clone(), w.clock.clone());
+    let expires = w
+        .engine
+        .send_activation_code_after_proofing(&c, &sms, Lang::Es, &actor)
+        .await
+        .unwrap()
+        .expect("sent");
+    let text = read_outbox(&path)
+        .await
+        .unwrap()
+        .last()
+        .unwrap()
+        .text
+        .clone();
+    let code: String = text
+        .split(|ch: char| !ch.is_ascii_digit())
+        .find(|run| run.len() == 8)
+        .unwrap()
+        .to_owned();
+    assert!(expires > w.engine.clock.now());
+    assert!(matches!(
+        w.engine
+            .check_activation_code("11111111H", "pablo@example.es", &code, &actor)
+            .await
+            .unwrap(),
+        CodeCheck::Valid(_)
+    ));
+    // A gateway failure is reported (and audited), not an error.
+    assert_eq!(
+        w.engine
+            .send_activation_code_after_proofing(&c, &DownSms, Lang::Es, &actor)
+            .await
+            .unwrap(),
+        None
+    );
+    let audit = w
+        .engine
+        .store
+        .audit_entries(Some(c.id), 0, 1000)
+        .await
+        .unwrap();
+    assert!(audit.iter().any(|a| a.event.kind == "proofing.sms_failed"));
+}
