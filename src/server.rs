@@ -4,6 +4,7 @@
 use crate::clock::Clock;
 use crate::config::{Config, EphemeralBackend, KeySourceKind};
 use crate::core::activation::CodeHasher;
+use crate::core::credentials::{SecretBox, TOTP_KEY_LABEL};
 use crate::core::engine::Engine;
 use crate::core::keys::{Kek, KeyFile, KeyRing, KeyRingOptions, KeySource};
 use crate::store::ephemeral::memory::MemoryStore;
@@ -106,6 +107,7 @@ pub async fn open(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Serv
     };
     let kek = load_kek(config)?;
     let codes = CodeHasher::new(kek.derive(CODE_KEY_LABEL)?);
+    let secrets = SecretBox::new(kek.derive(TOTP_KEY_LABEL)?);
     let key_options = key_ring_options(config)?;
     let keys = KeyRing::load(store.as_ref(), &key_options, clock.as_ref())
         .await
@@ -118,6 +120,7 @@ pub async fn open(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Serv
         vocabulary: config.levels.vocabulary(),
         citizens: config.citizens.clone(),
         codes,
+        secrets,
     };
     Ok(Services {
         engine,

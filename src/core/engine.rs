@@ -4,6 +4,7 @@
 use super::CoreError;
 use super::activation::CodeHasher;
 use super::audit::{AuditEntry, AuditEvent, ChainError, GENESIS_HASH, verify_chain};
+use super::credentials::SecretBox;
 use super::level::{LevelPolicy, LevelVocabulary};
 use crate::clock::Clock;
 use crate::config::CitizensConfig;
@@ -54,6 +55,8 @@ pub struct Engine {
     pub citizens: CitizensConfig,
     /// Keyed hashing of activation codes.
     pub codes: CodeHasher,
+    /// Encryption at rest of TOTP secrets.
+    pub secrets: SecretBox,
 }
 
 /// Result of checking the whole audit chain.

@@ -24,5 +24,6 @@ pub mod relying_party;
 pub mod session;
 #[cfg(test)]
 pub(crate) mod testing;
+pub mod totp;
 
 pub use error::CoreError;

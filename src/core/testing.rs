@@ -3,6 +3,7 @@
 
 use super::activation::CodeHasher;
 use super::citizen::{Citizen, NewCitizen};
+use super::credentials::SecretBox;
 use super::engine::Engine;
 use super::level::ProofingLevel;
 use crate::clock::{Clock, ManualClock};
@@ -54,6 +55,7 @@ pub async fn world_on(store: SqlStore, dir: Option<tempfile::TempDir>) -> World 
         vocabulary: Default::default(),
         citizens: CitizensConfig::default(),
         codes: CodeHasher::new([0; 32]),
+        secrets: SecretBox::new([1; 32]),
     };
     let citizen = lucia().validate("ES", clock.now()).unwrap();
     engine.store.insert_citizen(&citizen).await.unwrap();

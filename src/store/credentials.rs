@@ -32,13 +32,16 @@ pub struct LoginFailures {
     pub last_failure_at: Option<DateTime<Utc>>,
 }
 
-/// A stored TOTP enrolment.
+/// A stored TOTP enrolment, pending until the citizen confirms it with a code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TotpRecord {
     /// The shared secret, encrypted by the caller; the store never sees it in clear.
     pub secret: Vec<u8>,
-    /// When the citizen enrolled.
+    /// When the enrolment started.
     pub enrolled_at: DateTime<Utc>,
+    /// When the citizen confirmed it with a code; `None` while pending. Only a confirmed
+    /// secret is a second factor.
+    pub confirmed_at: Option<DateTime<Utc>>,
     /// The last time step a code was accepted for, so no code is accepted twice.
     pub last_step: Option<i64>,
 }
@@ -76,19 +79,37 @@ pub trait CredentialStore: Send + Sync + 'static {
     /// Clears the counter and the lock (an operator's decision).
     async fn unlock_login(&self, citizen: CitizenId) -> Result<(), StoreError>;
 
-    /// Enrols (`Some`, replacing any previous secret and forgetting its last step) or removes
-    /// (`None`) the citizen's TOTP secret.
+    /// Enrols as confirmed at `now` (`Some`, replacing any previous secret, pending or not,
+    /// and forgetting its last step) or removes (`None`) the citizen's TOTP secret.
     async fn set_totp(
         &self,
         citizen: CitizenId,
         secret: Option<Vec<u8>>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
-    /// The citizen's TOTP enrolment, if any.
+    /// Stores a pending (unconfirmed) secret started at `now`, replacing any pending one, but
+    /// never a confirmed one: `false` (and nothing written) if the citizen already has a
+    /// confirmed secret.
+    async fn put_pending_totp(
+        &self,
+        citizen: CitizenId,
+        secret: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// Confirms the pending secret at `now`, recording `step` (the step of the code that
+    /// confirmed it) as used. Atomic: `true` iff this call moved it from pending to
+    /// confirmed; `false` when there is no pending secret.
+    async fn confirm_totp(
+        &self,
+        citizen: CitizenId,
+        step: i64,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// The citizen's TOTP enrolment (pending or confirmed), if any.
     async fn totp(&self, citizen: CitizenId) -> Result<Option<TotpRecord>, StoreError>;
-    /// Marks time step `step` as used, atomically: `true` iff it is later than every step
-    /// used before, so of racing calls with the same step exactly one wins. `false` also when
-    /// the citizen has no TOTP secret.
+    /// Marks time step `step` of the confirmed secret as used, atomically: `true` iff it is
+    /// later than every step used before, so of racing calls with the same step exactly one
+    /// wins. `false` also when the citizen has no confirmed TOTP secret.
     async fn use_totp_step(&self, citizen: CitizenId, step: i64) -> Result<bool, StoreError>;
 
     /// Records that the citizen accepted version `version` of the security policy at `now`,

@@ -73,7 +73,7 @@ pub struct EmailNotice<'a> {
 
 impl Engine {
     /// The citizen, or `NotFound`.
-    async fn account(&self, id: CitizenId) -> Result<Citizen, CoreError> {
+    pub(crate) async fn account(&self, id: CitizenId) -> Result<Citizen, CoreError> {
         self.store
             .citizen(id)
             .await?
@@ -81,7 +81,10 @@ impl Engine {
     }
 
     /// Refuses unless the citizen is in `wanted` state.
-    fn require_status(citizen: &Citizen, wanted: CitizenStatus) -> Result<(), CoreError> {
+    pub(crate) fn require_status(
+        citizen: &Citizen,
+        wanted: CitizenStatus,
+    ) -> Result<(), CoreError> {
         if citizen.status == wanted {
             return Ok(());
         }

@@ -4,11 +4,13 @@ pub mod hasher;
 pub mod lang;
 mod messages;
 pub mod policy;
+pub mod secret_box;
 pub mod totp;
 
 pub use hasher::{Argon2Params, PasswordHasher, Verification};
 pub use lang::Lang;
 pub use policy::{PasswordContext, PolicyPreset, PolicyViolation, check, rules_description};
+pub use secret_box::{SecretBox, TOTP_KEY_LABEL};
 pub use totp::TotpSecret;
 
 use serde::{Deserialize, Serialize};

@@ -189,6 +189,22 @@ impl crate::store::credentials::CredentialStore for FakeStore {
     ) -> Result<(), StoreError> {
         Err(outside_the_fake())
     }
+    async fn put_pending_totp(
+        &self,
+        _: CitizenId,
+        _: &[u8],
+        _: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        Err(outside_the_fake())
+    }
+    async fn confirm_totp(
+        &self,
+        _: CitizenId,
+        _: i64,
+        _: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        Err(outside_the_fake())
+    }
     async fn totp(
         &self,
         _: CitizenId,

@@ -188,9 +188,10 @@ impl CredentialStore for SqlStore {
             return Ok(());
         };
         sqlx::query(
-            "INSERT INTO totp_secrets (citizen_id, secret, enrolled_at, last_step) \
-             VALUES ($1, $2, $3, NULL) ON CONFLICT (citizen_id) DO UPDATE SET \
-             secret = excluded.secret, enrolled_at = excluded.enrolled_at, last_step = NULL",
+            "INSERT INTO totp_secrets (citizen_id, secret, enrolled_at, last_step, confirmed_at) \
+             VALUES ($1, $2, $3, NULL, $3) ON CONFLICT (citizen_id) DO UPDATE SET \
+             secret = excluded.secret, enrolled_at = excluded.enrolled_at, last_step = NULL, \
+             confirmed_at = excluded.confirmed_at",
         )
         .bind(citizen.to_string())
         .bind(secret)
@@ -201,26 +202,72 @@ impl CredentialStore for SqlStore {
         Ok(())
     }
 
+    /// The `WHERE` on the conflict branch leaves a confirmed row alone (no row affected).
+    async fn put_pending_totp(
+        &self,
+        citizen: CitizenId,
+        secret: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "INSERT INTO totp_secrets (citizen_id, secret, enrolled_at, last_step, confirmed_at) \
+             VALUES ($1, $2, $3, NULL, NULL) ON CONFLICT (citizen_id) DO UPDATE SET \
+             secret = excluded.secret, enrolled_at = excluded.enrolled_at, last_step = NULL \
+             WHERE totp_secrets.confirmed_at IS NULL",
+        )
+        .bind(citizen.to_string())
+        .bind(secret.to_vec())
+        .bind(micros(now))
+        .execute(&self.pool)
+        .await
+        .map_err(missing_citizen(citizen))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn confirm_totp(
+        &self,
+        citizen: CitizenId,
+        step: i64,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE totp_secrets SET confirmed_at = $2, last_step = $3 \
+             WHERE citizen_id = $1 AND confirmed_at IS NULL",
+        )
+        .bind(citizen.to_string())
+        .bind(micros(now))
+        .bind(step)
+        .execute(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn totp(&self, citizen: CitizenId) -> Result<Option<TotpRecord>, StoreError> {
-        sqlx::query("SELECT secret, enrolled_at, last_step FROM totp_secrets WHERE citizen_id = $1")
-            .bind(citizen.to_string())
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(unavailable)?
-            .map(|row| {
-                Ok(TotpRecord {
-                    secret: col(&row, "secret")?,
-                    enrolled_at: from_micros(col(&row, "enrolled_at")?, "enrolled_at")?,
-                    last_step: col(&row, "last_step")?,
-                })
+        sqlx::query(
+            "SELECT secret, enrolled_at, confirmed_at, last_step FROM totp_secrets \
+             WHERE citizen_id = $1",
+        )
+        .bind(citizen.to_string())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(unavailable)?
+        .map(|row| {
+            Ok(TotpRecord {
+                secret: col(&row, "secret")?,
+                enrolled_at: from_micros(col(&row, "enrolled_at")?, "enrolled_at")?,
+                confirmed_at: instant(col(&row, "confirmed_at")?, "confirmed_at")?,
+                last_step: col(&row, "last_step")?,
             })
-            .transpose()
+        })
+        .transpose()
     }
 
     async fn use_totp_step(&self, citizen: CitizenId, step: i64) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "UPDATE totp_secrets SET last_step = $2 \
-             WHERE citizen_id = $1 AND (last_step IS NULL OR last_step < $2)",
+             WHERE citizen_id = $1 AND confirmed_at IS NOT NULL \
+             AND (last_step IS NULL OR last_step < $2)",
         )
         .bind(citizen.to_string())
         .bind(step)

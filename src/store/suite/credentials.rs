@@ -41,6 +41,7 @@ async fn new_citizen(store: &Arc<dyn Store>) -> CitizenId {
 pub(super) async fn credentials(store: &Arc<dyn Store>) {
     passwords_and_lock(store).await;
     totp(store).await;
+    totp_enrolment(store).await;
     policy_and_proofing(store).await;
 }
 
@@ -164,6 +165,7 @@ async fn totp(store: &Arc<dyn Store>) {
         Some(TotpRecord {
             secret: secret.clone(),
             enrolled_at: t0(),
+            confirmed_at: Some(t0()),
             last_step: None
         })
     );
@@ -199,6 +201,76 @@ async fn totp(store: &Arc<dyn Store>) {
     assert_eq!(store.totp(id).await.expect("totp"), None);
     assert!(matches!(
         store.set_totp(CitizenId::new(), Some(vec![1]), t0()).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+/// Pending enrolment: stored, not usable, replaced by a new start, confirmed once; a
+/// confirmed secret is never overwritten by a new start.
+async fn totp_enrolment(store: &Arc<dyn Store>) {
+    let id = new_citizen(store).await;
+    let t1 = t0() + Duration::seconds(10);
+    assert!(
+        !store
+            .confirm_totp(id, 5, t1)
+            .await
+            .expect("nothing pending")
+    );
+    assert!(
+        store
+            .put_pending_totp(id, &[1, 2, 3], t0())
+            .await
+            .expect("pending")
+    );
+    assert_eq!(
+        store.totp(id).await.expect("totp"),
+        Some(TotpRecord {
+            secret: vec![1, 2, 3],
+            enrolled_at: t0(),
+            confirmed_at: None,
+            last_step: None
+        })
+    );
+    assert!(
+        !store.use_totp_step(id, 1).await.expect("pending"),
+        "a pending secret is not a second factor"
+    );
+    assert!(
+        store
+            .put_pending_totp(id, &[4, 5], t1)
+            .await
+            .expect("restart")
+    );
+    assert!(store.confirm_totp(id, 7, t1).await.expect("confirm"));
+    assert!(!store.confirm_totp(id, 8, t1).await.expect("twice"));
+    assert_eq!(
+        store.totp(id).await.expect("totp"),
+        Some(TotpRecord {
+            secret: vec![4, 5],
+            enrolled_at: t1,
+            confirmed_at: Some(t1),
+            last_step: Some(7)
+        })
+    );
+    assert!(
+        !store
+            .use_totp_step(id, 7)
+            .await
+            .expect("confirming step used")
+    );
+    assert!(store.use_totp_step(id, 8).await.expect("next step"));
+    assert!(
+        !store
+            .put_pending_totp(id, &[9], t1)
+            .await
+            .expect("confirmed stays")
+    );
+    assert_eq!(
+        store.totp(id).await.expect("totp").map(|t| t.secret),
+        Some(vec![4, 5])
+    );
+    assert!(matches!(
+        store.put_pending_totp(CitizenId::new(), &[1], t0()).await,
         Err(StoreError::NotFound(_))
     ));
 }
