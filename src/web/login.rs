@@ -49,6 +49,7 @@ pub fn routes() -> Router<AppState> {
         .route("/login", get(login_form).post(login_submit))
         .route("/login/code", get(code_form).post(code_submit))
         .route("/login/resend", axum::routing::post(code_resend))
+        .route("/login/sms", axum::routing::post(use_sms))
         .route("/logout", get(logout_form).post(logout_submit))
 }
 
@@ -106,6 +107,10 @@ struct SecondStep {
     masked_mobile: String,
     /// The SMS challenge, once a code was sent.
     challenge: Option<String>,
+    /// The citizen is asked for a code from their authenticator app (TOTP) rather than SMS.
+    totp: bool,
+    /// Wrong TOTP codes in this attempt.
+    totp_failures: u32,
 }
 
 /// What the login flow has established so far.
@@ -468,30 +473,56 @@ async fn password_step(
         )
         .await;
     }
-    let sent = state
-        .engine
-        .issue_sms_challenge(
-            citizen.id,
-            OTP_PURPOSE,
-            &flow.id,
-            &citizen.mobile,
-            state.otp_sender(tr.language()),
-        )
-        .await
-        .map_err(|e| fail(e.into()))?;
-    let (challenge, flash) = match sent {
-        Ok(id) => (Some(id), None),
-        Err(refusal) => (None, Some(Flash::send_refused(&refusal))),
-    };
-    flow.data.second = Some(SecondStep {
+    let mut step = SecondStep {
         citizen: citizen.id,
         proofing: citizen.proofing,
         masked_mobile: mask_phone(&citizen.mobile),
-        challenge,
-    });
-    flow.data.flash = flash;
+        challenge: None,
+        totp: false,
+        totp_failures: 0,
+    };
+    // An enrolled authenticator app is offered first; SMS stays one click away.
+    step.totp = state
+        .engine
+        .has_totp(citizen.id)
+        .await
+        .map_err(|e| fail(e.into()))?;
+    if !step.totp {
+        flow.data.flash = send_first_code(state, tr, &flow.id, &mut step, &citizen.mobile)
+            .await
+            .map_err(|e| fail(e.into()))?;
+    }
+    flow.data.second = Some(step);
     flow::save(state, KIND, &flow).await.map_err(fail)?;
     Ok((jar, see_other("/login/code")).into_response())
+}
+
+/// Starts the SMS challenge of `step` (bound to the flow `flow_id`) and sends the first
+/// code; a refused send is returned as the message to show.
+async fn send_first_code(
+    state: &AppState,
+    tr: Tr,
+    flow_id: &str,
+    step: &mut SecondStep,
+    mobile: &str,
+) -> Result<Option<Flash>, CoreError> {
+    let sent = state
+        .engine
+        .issue_sms_challenge(
+            step.citizen,
+            OTP_PURPOSE,
+            flow_id,
+            mobile,
+            state.otp_sender(tr.language()),
+        )
+        .await?;
+    Ok(match sent {
+        Ok(id) => {
+            step.challenge = Some(id);
+            None
+        }
+        Err(refusal) => Some(Flash::send_refused(&refusal)),
+    })
 }
 
 /// Ends the login: a new SSO session (or a re-authentication of the same citizen's live
@@ -581,6 +612,8 @@ struct CodePage<'a> {
     tr: &'a Tr,
     csrf: &'a str,
     masked_mobile: &'a str,
+    /// Asking for the authenticator app's code (with a switch to SMS).
+    totp: bool,
     error: Option<String>,
     notice: Option<String>,
 }
@@ -620,6 +653,7 @@ fn show_code(
         tr: &tr,
         csrf: &token,
         masked_mobile: &step.masked_mobile,
+        totp: step.totp,
         error,
         notice,
     };
@@ -690,7 +724,10 @@ async fn code_step(
     code: &str,
 ) -> Result<Response, Response> {
     let core = |e: CoreError| page_error(tr, e);
-    let (mut flow, step) = second_flow(state, tr, &jar, client.https).await?;
+    let (flow, step) = second_flow(state, tr, &jar, client.https).await?;
+    if step.totp {
+        return totp_step(state, tr, client, headers, jar, flow, step, code).await;
+    }
     let Some(challenge) = step.challenge.as_deref() else {
         return Ok(show_code(
             tr,
@@ -751,14 +788,134 @@ async fn code_step(
             } else {
                 "login-code-expired"
             };
-            flow.data.second = None;
-            flow.data.flash = Some(Flash::alert(key));
-            flow::save(state, KIND, &flow)
-                .await
-                .map_err(|e| page_error(tr, e))?;
-            Ok(see_other("/login"))
+            end_attempt(state, tr, flow, key).await
         }
     }
+}
+
+/// The end of a login attempt after its second step failed for good: back to the password
+/// form, with the reason.
+async fn end_attempt(
+    state: &AppState,
+    tr: Tr,
+    mut flow: Flow<LoginFlow>,
+    key: &str,
+) -> Result<Response, Response> {
+    flow.data.second = None;
+    flow.data.flash = Some(Flash::alert(key));
+    flow::save(state, KIND, &flow)
+        .await
+        .map_err(|e| page_error(tr, e))?;
+    Ok(see_other("/login"))
+}
+
+/// Checks a code from the citizen's authenticator app. The engine refuses replays and
+/// limits wrong codes per citizen; this attempt also ends after `otp.max_attempts` wrong
+/// codes, like an SMS challenge.
+#[allow(clippy::too_many_arguments)]
+async fn totp_step(
+    state: &AppState,
+    tr: Tr,
+    client: &ClientInfo,
+    headers: &HeaderMap,
+    jar: CookieJar,
+    mut flow: Flow<LoginFlow>,
+    mut step: SecondStep,
+    code: &str,
+) -> Result<Response, Response> {
+    let core = |e: CoreError| page_error(tr, e);
+    let who = actor(client);
+    let right = state
+        .engine
+        .verify_totp(step.citizen, code, &who)
+        .await
+        .map_err(core)?;
+    let max = state.config.otp.max_attempts;
+    if right {
+        state
+            .engine
+            .audit_second_factor(
+                step.citizen,
+                AuthMethod::Otp,
+                Outcome::Success,
+                "verified",
+                &who,
+            )
+            .await
+            .map_err(core)?;
+        return finish(
+            state,
+            tr,
+            client,
+            headers,
+            jar,
+            &flow,
+            step.citizen,
+            step.proofing,
+            &[AuthMethod::Pwd, AuthMethod::Otp],
+        )
+        .await;
+    }
+    step.totp_failures = step.totp_failures.saturating_add(1);
+    let exhausted = step.totp_failures >= max;
+    let result = if exhausted { "exhausted" } else { "wrong" };
+    state
+        .engine
+        .audit_second_factor(
+            step.citizen,
+            AuthMethod::Otp,
+            Outcome::Failure,
+            result,
+            &who,
+        )
+        .await
+        .map_err(core)?;
+    if exhausted {
+        return end_attempt(state, tr, flow, "login-code-exhausted").await;
+    }
+    let flash = Flash {
+        count: Some(i64::from(max - step.totp_failures)),
+        ..Flash::alert("login-code-wrong")
+    };
+    flow.data.second = Some(step.clone());
+    flow::save(state, KIND, &flow)
+        .await
+        .map_err(|e| page_error(tr, e))?;
+    Ok(show_code(tr, jar, client, &step, Some(flash)))
+}
+
+/// `POST /login/sms`: the citizen with an authenticator app asks for an SMS code instead.
+async fn use_sms(
+    State(state): State<AppState>,
+    tr: Tr,
+    client: ClientInfo,
+    jar: CookieJar,
+    Form(form): Form<CsrfOnly>,
+) -> Response {
+    if let Err(e) = check_csrf(&jar, &client, &form.csrf) {
+        return page_error(tr, e);
+    }
+    let (mut flow, mut step) = match second_flow(&state, tr, &jar, client.https).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    if step.totp {
+        let mobile = match state.engine.store.citizen(step.citizen).await {
+            Ok(Some(c)) => c.mobile,
+            Ok(None) => return see_other("/login"),
+            Err(e) => return page_error(tr, CoreError::from(e)),
+        };
+        step.totp = false;
+        flow.data.flash = match send_first_code(&state, tr, &flow.id, &mut step, &mobile).await {
+            Ok(flash) => flash,
+            Err(e) => return page_error(tr, e),
+        };
+        flow.data.second = Some(step);
+        if let Err(e) = flow::save(&state, KIND, &flow).await {
+            return page_error(tr, e);
+        }
+    }
+    see_other("/login/code")
 }
 
 /// `POST /login/resend`: another SMS code, within the resend limits.
@@ -776,6 +933,9 @@ async fn code_resend(
         Ok(f) => f,
         Err(r) => return r,
     };
+    if step.totp {
+        return see_other("/login/code");
+    }
     let sender = state.otp_sender(tr.language());
     let sent = match step.challenge.as_deref() {
         Some(id) => state

@@ -329,3 +329,58 @@ async fn when_needed_logs_in_with_the_password_alone() {
     assert_eq!(stepped.location.as_deref(), Some("/login/code"));
     assert_eq!(d.sms_to(MOBILE).len(), 1);
 }
+
+/// Enrols an authenticator app for Lucía through the engine, returning its secret.
+async fn enrol_totp(server: &Running) -> pasarela::core::credentials::TotpSecret {
+    let e = &server.state.engine;
+    let id = e
+        .store
+        .citizen_by_identifier(&pasarela::core::identifier::Identifier::parse_any(ID).unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let enrolment = e.start_totp_enrolment(id, "pasarela").await.unwrap();
+    let secret =
+        pasarela::core::credentials::TotpSecret::from_base32(&enrolment.secret_base32).unwrap();
+    let code = secret.code_at(chrono::Utc::now()).unwrap();
+    let actor = Actor::operator("test");
+    assert!(e.confirm_totp_enrolment(id, &code, &actor).await.unwrap());
+    secret
+}
+
+#[tokio::test]
+async fn an_enrolled_app_is_offered_first_and_sms_stays_available() {
+    let d = journey_deployment("");
+    let server = d.start().await;
+    active_citizen(&server).await;
+    let secret = enrol_totp(&server).await;
+
+    let b = Browser::new(server.addr);
+    let next = password(&b, "", ID, PASSWORD).await;
+    assert_eq!(next.location.as_deref(), Some("/login/code"));
+    let page = b.follow(&next).await;
+    assert!(page.body.contains("action=\"/login/sms\""), "{}", page.body);
+    assert!(!page.body.contains("action=\"/login/resend\""));
+    assert!(d.sms_to(MOBILE).is_empty(), "no SMS unless asked for");
+    let wrong = b.post("/login/code", &[("code", "12345")]).await;
+    assert_eq!(wrong.status, 200);
+    assert!(wrong.body.contains("role=\"alert\""));
+    // The next step's code: the enrolment used the current one (within the ±1 step skew).
+    let code = secret
+        .code_at(chrono::Utc::now() + chrono::Duration::seconds(30))
+        .unwrap();
+    let done = b.post("/login/code", &[("code", &code)]).await;
+    assert_eq!(done.location.as_deref(), Some("/account"), "{}", done.body);
+
+    let c = Browser::new(server.addr);
+    password(&c, "", ID, PASSWORD).await;
+    c.get("/login/code").await;
+    let switched = c.post("/login/sms", &[]).await;
+    assert_eq!(switched.location.as_deref(), Some("/login/code"));
+    let sms_page = c.follow(&switched).await;
+    assert!(sms_page.body.contains("action=\"/login/resend\""));
+    let sms_code = d.last_sms_code(MOBILE);
+    let done = c.post("/login/code", &[("code", &sms_code)]).await;
+    assert_eq!(done.location.as_deref(), Some("/account"));
+}
