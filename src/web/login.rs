@@ -343,15 +343,19 @@ async fn login_form(
         Ok(f) => f,
         Err(e) => return page_error(tr, e),
     };
-    flow.data.continue_to = q
-        .continue_to
-        .as_deref()
-        .and_then(local_path)
-        .unwrap_or(DEFAULT_CONTINUE)
-        .to_owned();
-    flow.data.level = asked_level(&state, &q);
-    flow.data.second = None;
     let flash = flow.data.flash.take();
+    // A message waiting means this page is the end of a failed second step of the same
+    // attempt: keep where it was going. Otherwise the query decides.
+    if flash.is_none() {
+        flow.data.continue_to = q
+            .continue_to
+            .as_deref()
+            .and_then(local_path)
+            .unwrap_or(DEFAULT_CONTINUE)
+            .to_owned();
+        flow.data.level = asked_level(&state, &q);
+    }
+    flow.data.second = None;
     if let Err(e) = flow::save(&state, KIND, &flow).await {
         return page_error(tr, e);
     }
@@ -431,18 +435,8 @@ async fn password_step(
             count_address_failure(state, client).await.map_err(fail)?;
             if refusal.newly_locked()
                 && let Some(id) = refusal.citizen()
-                && let Err(e) = state
-                    .engine
-                    .notify_login_locked(
-                        id,
-                        state.sms.as_ref(),
-                        state.email.as_ref(),
-                        tr.language(),
-                    )
-                    .await
             {
-                // The page must not differ from any other refusal; the log has it.
-                tracing::error!(error = %e, "could not record the lock notice");
+                notify_lock_in_background(state, id, tr);
             }
             let error = Some(tr.t("login-refused"));
             return Err(show_form(state, tr, jar, client, &flow, "", (error, None)).await);
@@ -495,6 +489,26 @@ async fn password_step(
     flow.data.second = Some(step);
     flow::save(state, KIND, &flow).await.map_err(fail)?;
     Ok((jar, see_other("/login/code")).into_response())
+}
+
+/// Sends the lock notice without making this response wait for the gateways, so the
+/// attempt that locks an account takes as long as any other refusal.
+fn notify_lock_in_background(state: &AppState, citizen: CitizenId, tr: Tr) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        let sent = state
+            .engine
+            .notify_login_locked(
+                citizen,
+                state.sms.as_ref(),
+                state.email.as_ref(),
+                tr.language(),
+            )
+            .await;
+        if let Err(e) = sent {
+            tracing::error!(error = %e, "could not record the lock notice");
+        }
+    });
 }
 
 /// Starts the SMS challenge of `step` (bound to the flow `flow_id`) and sends the first

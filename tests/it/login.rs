@@ -226,11 +226,11 @@ async fn an_sms_code_serves_only_its_own_login_attempt() {
     }
     let over = a.post("/login/code", &[("code", wrong)]).await;
     assert_eq!(over.location.as_deref(), Some("/login"));
+    let back = a.get("/login").await;
+    assert!(back.body.contains("role=\"alert\""), "the reason is shown");
     let late = a.post("/login/code", &[("code", &code_a)]).await;
     assert_eq!(late.location.as_deref(), Some("/login"));
     assert_eq!(a.get("/").await.status, 200, "not signed in");
-    let back = a.get("/login").await;
-    assert!(back.body.contains("role=\"alert\""), "the reason is shown");
 
     // B still logs in with its own code.
     let done = b.post("/login/code", &[("code", &code_b)]).await;
@@ -258,6 +258,13 @@ async fn every_refusal_looks_the_same_and_a_lock_is_notified() {
     }
     assert!(unknown.body.contains("role=\"alert\""));
 
+    // The notice is sent in the background, so the locking answer is not slower.
+    for _ in 0..50 {
+        if !d.sms_to(MOBILE).is_empty() && !d.emails_to(EMAIL).is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     let sms = d.sms_to(MOBILE);
     assert_eq!(sms.len(), 1, "{sms:?}");
     assert!(sms[0].contains("bloqueado"), "{}", sms[0]);
@@ -383,4 +390,82 @@ async fn an_enrolled_app_is_offered_first_and_sms_stays_available() {
     let sms_code = d.last_sms_code(MOBILE);
     let done = c.post("/login/code", &[("code", &sms_code)]).await;
     assert_eq!(done.location.as_deref(), Some("/account"));
+}
+
+#[tokio::test]
+async fn resends_are_limited_with_clear_messages() {
+    let d = journey_deployment("[otp]\nresend_after_secs = 30\nmax_sends = 2\n");
+    let server = d.start().await;
+    active_citizen(&server).await;
+    let b = Browser::new(server.addr);
+    password(&b, "?continue=/elsewhere", ID, PASSWORD).await;
+    b.get("/login/code").await;
+    let first = d.last_sms_code(MOBILE);
+    let soon = b.post("/login/resend", &[]).await;
+    assert_eq!(soon.location.as_deref(), Some("/login/code"));
+    let page = b.follow(&soon).await;
+    assert!(page.body.contains("role=\"alert\""));
+    assert!(
+        page.body.contains("Espere 30 segundos") || page.body.contains("Espere 29 segundos"),
+        "{}",
+        page.body
+    );
+    assert_eq!(d.sms_to(MOBILE).len(), 1);
+    // The first code still works and `continue` survived the detour.
+    let done = b.post("/login/code", &[("code", &first)]).await;
+    assert_eq!(done.location.as_deref(), Some("/elsewhere"));
+
+    let d = journey_deployment("[otp]\nresend_after_secs = 0\nmax_sends = 2\n");
+    let server = d.start().await;
+    active_citizen(&server).await;
+    let b = Browser::new(server.addr);
+    password(&b, "", ID, PASSWORD).await;
+    b.get("/login/code").await;
+    let again = b.post("/login/resend", &[]).await;
+    let page = b.follow(&again).await;
+    assert!(page.body.contains("role=\"status\""), "{}", page.body);
+    assert_eq!(d.sms_to(MOBILE).len(), 2);
+    let no_more = b.post("/login/resend", &[]).await;
+    let page = b.follow(&no_more).await;
+    assert!(
+        page.body.contains("No se pueden enviar más códigos"),
+        "{}",
+        page.body
+    );
+    assert_eq!(d.sms_to(MOBILE).len(), 2);
+}
+
+#[tokio::test]
+async fn a_gateway_failure_says_to_try_again() {
+    let d = Deployment::new("");
+    let root = d.dir.path().display().to_string();
+    let mut text = std::fs::read_to_string(&d.config_path).unwrap();
+    text.push_str(&format!(
+        "[sms]\nprovider = \"http\"\n[sms.http]\nurl = \"http://127.0.0.1:9/sms\"\n\
+         body = {{ to = \"{{{{to}}}}\", text = \"{{{{text}}}}\" }}\nretries = 0\ntimeout_ms = 1000\n\
+         [email]\nprovider = \"outbox\"\noutbox_path = \"{root}/email.jsonl\"\n\
+         [credentials.argon2]\nmemory_kib = 1024\niterations = 1\n"
+    ));
+    std::fs::write(&d.config_path, text).unwrap();
+    let server = d.start().await;
+    active_citizen(&server).await;
+    let b = Browser::new(server.addr);
+    let next = password(&b, "", ID, PASSWORD).await;
+    assert_eq!(next.location.as_deref(), Some("/login/code"));
+    let page = b.follow(&next).await;
+    assert!(
+        page.body.contains("No se ha podido enviar el código"),
+        "{}",
+        page.body
+    );
+    let retry = b.post("/login/resend", &[]).await;
+    let page = b.follow(&retry).await;
+    assert!(
+        page.body.contains("No se ha podido enviar el código"),
+        "{}",
+        page.body
+    );
+    let blind = b.post("/login/code", &[("code", "123456")]).await;
+    assert_eq!(blind.status, 200);
+    assert!(blind.body.contains("role=\"alert\""));
 }
