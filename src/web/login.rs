@@ -144,6 +144,15 @@ fn actor(client: &ClientInfo) -> Actor {
     }
 }
 
+/// What every step of a login request works with, besides the browser's cookies and flow.
+#[derive(Clone, Copy)]
+struct Ctx<'a> {
+    state: &'a AppState,
+    tr: Tr,
+    client: &'a ClientInfo,
+    headers: &'a HeaderMap,
+}
+
 fn page_error(tr: Tr, e: impl Into<PageError>) -> Response {
     e.into().page(tr).into_response()
 }
@@ -386,19 +395,25 @@ async fn login_submit(
     if let Err(e) = check_csrf(&jar, &client, &form.csrf) {
         return page_error(tr, e);
     }
-    match password_step(&state, tr, &client, &headers, jar, &form).await {
+    let ctx = Ctx {
+        state: &state,
+        tr,
+        client: &client,
+        headers: &headers,
+    };
+    match password_step(ctx, jar, &form).await {
         Ok(r) | Err(r) => r,
     }
 }
 
 async fn password_step(
-    state: &AppState,
-    tr: Tr,
-    client: &ClientInfo,
-    headers: &HeaderMap,
+    ctx: Ctx<'_>,
     jar: CookieJar,
     form: &LoginFields,
 ) -> Result<Response, Response> {
+    let Ctx {
+        state, tr, client, ..
+    } = ctx;
     let fail = |e: PageError| page_error(tr, e);
     let (jar, mut flow) = load_or_start(state, jar, client.https)
         .await
@@ -455,10 +470,7 @@ async fn password_step(
     };
     if !needs_second {
         return finish(
-            state,
-            tr,
-            client,
-            headers,
+            ctx,
             jar,
             &flow,
             citizen.id,
@@ -541,18 +553,20 @@ async fn send_first_code(
 
 /// Ends the login: a new SSO session (or a re-authentication of the same citizen's live
 /// session), the session cookie, the flow ended, and `303` to where the citizen was going.
-#[allow(clippy::too_many_arguments)]
 async fn finish(
-    state: &AppState,
-    tr: Tr,
-    client: &ClientInfo,
-    headers: &HeaderMap,
+    ctx: Ctx<'_>,
     jar: CookieJar,
     flow: &Flow<LoginFlow>,
     citizen: CitizenId,
     proofing: ProofingLevel,
     methods: &[AuthMethod],
 ) -> Result<Response, Response> {
+    let Ctx {
+        state,
+        tr,
+        client,
+        headers,
+    } = ctx;
     let fail = |e: PageError| page_error(tr, e);
     let core = |e: CoreError| page_error(tr, e);
     let no_level = || {
@@ -724,23 +738,25 @@ async fn code_submit(
     if let Err(e) = check_csrf(&jar, &client, &form.csrf) {
         return page_error(tr, e);
     }
-    match code_step(&state, tr, &client, &headers, jar, &form.code).await {
+    let ctx = Ctx {
+        state: &state,
+        tr,
+        client: &client,
+        headers: &headers,
+    };
+    match code_step(ctx, jar, &form.code).await {
         Ok(r) | Err(r) => r,
     }
 }
 
-async fn code_step(
-    state: &AppState,
-    tr: Tr,
-    client: &ClientInfo,
-    headers: &HeaderMap,
-    jar: CookieJar,
-    code: &str,
-) -> Result<Response, Response> {
+async fn code_step(ctx: Ctx<'_>, jar: CookieJar, code: &str) -> Result<Response, Response> {
+    let Ctx {
+        state, tr, client, ..
+    } = ctx;
     let core = |e: CoreError| page_error(tr, e);
     let (flow, step) = second_flow(state, tr, &jar, client.https).await?;
     if step.totp {
-        return totp_step(state, tr, client, headers, jar, flow, step, code).await;
+        return totp_step(ctx, jar, flow, step, code).await;
     }
     let Some(challenge) = step.challenge.as_deref() else {
         return Ok(show_code(
@@ -776,10 +792,7 @@ async fn code_step(
     match outcome {
         OtpOutcome::Verified(who) if who == step.citizen => {
             finish(
-                state,
-                tr,
-                client,
-                headers,
+                ctx,
                 jar,
                 &flow,
                 step.citizen,
@@ -826,17 +839,16 @@ async fn end_attempt(
 /// Checks a code from the citizen's authenticator app. The engine refuses replays and
 /// limits wrong codes per citizen; this attempt also ends after `otp.max_attempts` wrong
 /// codes, like an SMS challenge.
-#[allow(clippy::too_many_arguments)]
 async fn totp_step(
-    state: &AppState,
-    tr: Tr,
-    client: &ClientInfo,
-    headers: &HeaderMap,
+    ctx: Ctx<'_>,
     jar: CookieJar,
     mut flow: Flow<LoginFlow>,
     mut step: SecondStep,
     code: &str,
 ) -> Result<Response, Response> {
+    let Ctx {
+        state, tr, client, ..
+    } = ctx;
     let core = |e: CoreError| page_error(tr, e);
     let who = actor(client);
     let right = state
@@ -858,10 +870,7 @@ async fn totp_step(
             .await
             .map_err(core)?;
         return finish(
-            state,
-            tr,
-            client,
-            headers,
+            ctx,
             jar,
             &flow,
             step.citizen,
