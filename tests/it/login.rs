@@ -2,7 +2,7 @@
 
 use crate::support::*;
 use pasarela::core::account::ActivationResult;
-use pasarela::core::citizen::NewCitizen;
+use pasarela::core::citizen::{CitizenId, NewCitizen};
 use pasarela::core::credentials::PolicyPreset;
 use pasarela::core::engine::Actor;
 use pasarela::core::level::ProofingLevel;
@@ -15,17 +15,22 @@ const EMAIL: &str = "lucia@example.es";
 
 /// Registers Lucía (proofed in person) and activates her account with [`PASSWORD`] through
 /// the engine, as the activation pages would.
-async fn active_citizen(server: &Running) {
+async fn active_citizen(server: &Running) -> CitizenId {
+    active_citizen_with(server, ID, "600111222").await
+}
+
+/// Like [`active_citizen`], with another document number and mobile.
+async fn active_citizen_with(server: &Running, number: &str, mobile: &str) -> CitizenId {
     let e = &server.state.engine;
     let actor = Actor::operator("test");
     let new = NewCitizen {
         id_type: "dni".into(),
-        id_number: ID.into(),
+        id_number: number.into(),
         given_name: "Lucía".into(),
         family_names: "García Pérez".into(),
         birth_date: "1980-02-29".into(),
         email: EMAIL.into(),
-        mobile: "600111222".into(),
+        mobile: mobile.into(),
         proofing: Some(ProofingLevel::InPerson),
         ..Default::default()
     };
@@ -43,6 +48,7 @@ async fn active_citizen(server: &Running) {
         .await
         .unwrap();
     assert!(matches!(done, ActivationResult::Activated(_)), "{done:?}");
+    id
 }
 
 /// Opens the login form (optionally with a query) and posts the password.
@@ -468,4 +474,35 @@ async fn a_gateway_failure_says_to_try_again() {
     let blind = b.post("/login/code", &[("code", "123456")]).await;
     assert_eq!(blind.status, 200);
     assert!(blind.body.contains("role=\"alert\""));
+}
+
+#[tokio::test]
+async fn logging_in_again_keeps_the_session_and_another_citizen_replaces_it() {
+    let d = journey_deployment("[login]\nsecond_factor = \"when_needed\"\n");
+    let server = d.start().await;
+    let lucia = active_citizen(&server).await;
+    let other = active_citizen_with(&server, "87654321X", "600999888").await;
+    let e = &server.state.engine;
+    let cfg = &server.state.config.sessions;
+    let b = Browser::new(server.addr);
+    password(&b, "", ID, PASSWORD).await;
+    let first = e.sessions_of(lucia, cfg).await.unwrap();
+    assert_eq!(first.len(), 1);
+
+    password(&b, "?acr=substantial", ID, PASSWORD).await;
+    b.get("/login/code").await;
+    let code = d.last_sms_code(MOBILE);
+    let done = b.post("/login/code", &[("code", &code)]).await;
+    assert_eq!(done.location.as_deref(), Some("/account"));
+    let again = e.sessions_of(lucia, cfg).await.unwrap();
+    assert_eq!(again.len(), 1, "re-authenticated, not a second session");
+    assert_eq!(again[0].id, first[0].id);
+    assert_eq!(again[0].amr(), ["pwd", "sms", "mfa"]);
+
+    password(&b, "", "87654321X", PASSWORD).await;
+    assert!(
+        e.sessions_of(lucia, cfg).await.unwrap().is_empty(),
+        "logged out first"
+    );
+    assert_eq!(e.sessions_of(other, cfg).await.unwrap().len(), 1);
 }
