@@ -461,14 +461,11 @@ async fn password_step(
     flow.data.failures = 0;
     let pwd: BTreeSet<AuthMethod> = [AuthMethod::Pwd].into();
     let by_password = state.engine.policy.achieved(citizen.proofing, &pwd);
-    let needs_second = match state.config.login.second_factor {
-        SecondFactor::Always => true,
-        SecondFactor::WhenNeeded => match by_password {
-            None => true,
-            Some(reached) => flow.data.level.is_some_and(|asked| reached < asked),
-        },
-    };
-    if !needs_second {
+    if !needs_second_factor(
+        state.config.login.second_factor,
+        by_password,
+        flow.data.level,
+    ) {
         return finish(
             ctx,
             jar,
@@ -501,6 +498,20 @@ async fn password_step(
     flow.data.second = Some(step);
     flow::save(state, KIND, &flow).await.map_err(fail)?;
     Ok((jar, see_other("/login/code")).into_response())
+}
+
+/// Whether a login must go on to a second factor: always in `always` mode; in
+/// `when_needed` mode only when the level the password alone reaches (`None`: no level at
+/// all) is below the level asked for (none asked: the password suffices).
+fn needs_second_factor(
+    mode: SecondFactor,
+    by_password: Option<LevelOfAssurance>,
+    asked: Option<LevelOfAssurance>,
+) -> bool {
+    match (mode, by_password) {
+        (SecondFactor::Always, _) | (SecondFactor::WhenNeeded, None) => true,
+        (SecondFactor::WhenNeeded, Some(reached)) => asked.is_some_and(|asked| reached < asked),
+    }
 }
 
 /// Sends the lock notice without making this response wait for the gateways, so the
@@ -1083,6 +1094,26 @@ mod tests {
             "login-code-send-failed"
         );
         assert!(!Flash::status("login-code-resent").alert);
+    }
+
+    #[test]
+    fn the_second_factor_is_asked_for_when_the_mode_and_levels_say_so() {
+        use LevelOfAssurance::*;
+        use SecondFactor::*;
+        assert!(needs_second_factor(Always, Some(High), None));
+        assert!(!needs_second_factor(WhenNeeded, Some(Low), None));
+        assert!(!needs_second_factor(WhenNeeded, Some(Low), Some(Low)));
+        assert!(needs_second_factor(
+            WhenNeeded,
+            Some(Low),
+            Some(Substantial)
+        ));
+        assert!(!needs_second_factor(
+            WhenNeeded,
+            Some(Substantial),
+            Some(Substantial)
+        ));
+        assert!(needs_second_factor(WhenNeeded, None, None));
     }
 
     #[test]
