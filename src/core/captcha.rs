@@ -13,6 +13,8 @@
 //! and the per-address throttle in [`super::login`]. It is also a barrier for blind citizens:
 //! the image has a text alternative that says what to type but cannot say the digits, so
 //! such citizens need the registry office or the assisted channel after repeated failures.
+//! The login pages also count failures per client address, so citizens behind one shared
+//! address (a library, a carrier's NAT) may see the captcha after other people's failures.
 
 use super::CoreError;
 use super::citizen::CitizenId;
