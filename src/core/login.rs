@@ -9,9 +9,12 @@
 use super::CoreError;
 use super::audit::Outcome;
 use super::citizen::{Citizen, CitizenId, CitizenStatus};
+use super::credentials::Lang;
 use super::credentials::{PasswordContext, PasswordHasher, PolicyPreset, PolicyViolation, check};
 use super::engine::{Actor, Engine};
 use super::identifier::Identifier;
+use super::level::AuthMethod;
+use super::notify::{EmailGateway, SmsGateway, mask_email, mask_phone};
 use crate::store::credentials::LoginFailures;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -38,6 +41,24 @@ pub struct LoginPolicy {
     pub max_delay_secs: u64,
     /// Attempts allowed from one address per minute, whatever the account.
     pub per_address_per_minute: u32,
+    /// When the login pages ask for a second factor after the password.
+    pub second_factor: SecondFactor,
+    /// Failed password attempts (from one browser's login attempt or one address) after
+    /// which the login form shows a captcha that must be answered before the password is
+    /// checked; 0 turns the captcha off.
+    pub captcha_after: u32,
+}
+
+/// When a second factor (SMS code or TOTP) is asked for after the password.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SecondFactor {
+    /// At every login (Cl@ve style).
+    #[default]
+    Always,
+    /// Only when the level asked for cannot be reached with the password alone, as the
+    /// level policy rates it (ANSES style: level 2 logs in with the password).
+    WhenNeeded,
 }
 
 impl Default for LoginPolicy {
@@ -47,6 +68,8 @@ impl Default for LoginPolicy {
             delay_after: 3,
             max_delay_secs: 300,
             per_address_per_minute: 30,
+            second_factor: SecondFactor::Always,
+            captcha_after: 3,
         }
     }
 }
@@ -317,6 +340,100 @@ impl Engine {
         )
         .await?;
         Ok(Ok(()))
+    }
+}
+
+/// The notice sent when wrong passwords lock password login: email subject and body, in
+/// `lang`. Like the other security notices it carries no link (so it cannot be imitated
+/// for phishing) and no secret; it says how to unlock.
+pub fn lock_notice(lang: Lang) -> (&'static str, &'static str) {
+    match lang {
+        Lang::Es => (
+            "Acceso con contraseña bloqueado",
+            "Se ha bloqueado el acceso con contraseña a su cuenta de pasarela tras demasiados intentos con una contraseña incorrecta.\n\nPara desbloquearlo, establezca una contraseña nueva con la opción «He olvidado mi contraseña» de la página de acceso, usando su código de activación, o acuda a una oficina de registro con su documento de identidad.\n\nSi no ha sido usted, alguien puede estar intentando entrar en su cuenta: cambie la contraseña cuanto antes.\n",
+        ),
+        Lang::Ca => (
+            "Accés amb contrasenya bloquejat",
+            "S'ha bloquejat l'accés amb contrasenya al seu compte de pasarela després de massa intents amb una contrasenya incorrecta.\n\nPer a desbloquejar-lo, establisca una contrasenya nova amb l'opció «He oblidat la contrasenya» de la pàgina d'accés, amb el seu codi d'activació, o acudisca a una oficina de registre amb el seu document d'identitat.\n\nSi no ha estat vosté, algú pot estar intentant entrar al seu compte: canvie la contrasenya com més prompte millor.\n",
+        ),
+        Lang::En => (
+            "Password login locked",
+            "Password login to your pasarela account was locked after too many attempts with a wrong password.\n\nTo unlock it, set a new password with \"I forgot my password\" on the login page, using your activation code, or go to a registry office with your identity document.\n\nIf this was not you, someone may be trying to get into your account: change your password as soon as possible.\n",
+        ),
+    }
+}
+
+/// The lock notice as one SMS.
+pub fn lock_notice_sms(lang: Lang) -> String {
+    match lang {
+        Lang::Es => "pasarela: se ha bloqueado el acceso con contraseña a su cuenta por demasiados intentos fallidos. Para desbloquearlo, use «He olvidado mi contraseña» o acuda a una oficina de registro.".to_owned(),
+        Lang::Ca => "pasarela: s'ha bloquejat l'accés amb contrasenya al seu compte per massa intents fallits. Per a desbloquejar-lo, use «He oblidat la contrasenya» o acudisca a una oficina de registre.".to_owned(),
+        Lang::En => "pasarela: password login to your account was locked after too many failed attempts. To unlock it, use \"I forgot my password\" or go to a registry office.".to_owned(),
+    }
+}
+
+impl Engine {
+    /// Tells the citizen by SMS and email that password login is now locked (after a
+    /// [`Refusal::newly_locked`]). A failed send is logged (masked) and recorded in the audit
+    /// detail, never an error: the lock itself stands. Audited as `login.lock_notice`.
+    pub async fn notify_login_locked(
+        &self,
+        citizen: CitizenId,
+        sms: &dyn SmsGateway,
+        email: &dyn EmailGateway,
+        lang: Lang,
+    ) -> Result<(), CoreError> {
+        let Some(account) = self.store.citizen(citizen).await? else {
+            return Ok(());
+        };
+        let by_sms = match sms.send(&account.mobile, &lock_notice_sms(lang)).await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(to = %mask_phone(&account.mobile), error = %e, "lock notice SMS not sent");
+                false
+            }
+        };
+        let (subject, body) = lock_notice(lang);
+        let by_email = match email.send(&account.email, subject, body).await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(to = %mask_email(&account.email), error = %e, "lock notice email not sent");
+                false
+            }
+        };
+        self.audit(
+            self.event(&Actor::system(), "login.lock_notice")
+                .citizen(citizen)
+                .outcome(if by_sms || by_email {
+                    Outcome::Success
+                } else {
+                    Outcome::Failure
+                })
+                .detail(json!({ "sms": by_sms, "email": by_email })),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Records the second step of a login (`method` is `sms` or `otp`): `outcome` and a short
+    /// machine-readable `result` (`verified`, `wrong`, `exhausted`, `expired`). Audited as
+    /// `login.second_factor`; never with the code.
+    pub async fn audit_second_factor(
+        &self,
+        citizen: CitizenId,
+        method: AuthMethod,
+        outcome: Outcome,
+        result: &str,
+        actor: &Actor,
+    ) -> Result<(), CoreError> {
+        self.audit(
+            self.event(actor, "login.second_factor")
+                .citizen(citizen)
+                .outcome(outcome)
+                .detail(json!({ "method": method.amr(), "result": result })),
+        )
+        .await
+        .map(|_| ())
     }
 }
 

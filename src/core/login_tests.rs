@@ -343,3 +343,38 @@ fn login_policy_reads_from_toml() {
         LoginPolicy::default()
     );
 }
+
+#[test]
+fn second_factor_and_captcha_read_from_toml() {
+    let p: LoginPolicy =
+        toml::from_str("second_factor = \"when_needed\"\ncaptcha_after = 0\n").unwrap();
+    assert_eq!(p.second_factor, SecondFactor::WhenNeeded);
+    assert_eq!(p.captcha_after, 0);
+    let d = LoginPolicy::default();
+    assert_eq!(
+        (d.second_factor, d.captcha_after),
+        (SecondFactor::Always, 3)
+    );
+    assert!(toml::from_str::<LoginPolicy>("second_factor = \"sometimes\"").is_err());
+}
+
+#[test]
+fn the_lock_notice_says_how_to_unlock_in_every_language() {
+    use crate::core::credentials::Lang;
+    for (lang, office) in [
+        (Lang::Es, "oficina"),
+        (Lang::Ca, "oficina"),
+        (Lang::En, "office"),
+    ] {
+        let (subject, body) = lock_notice(lang);
+        assert!(!subject.is_empty());
+        assert!(body.contains(office), "{lang:?}");
+        assert!(!body.contains("http"), "no links in notices");
+        let sms = lock_notice_sms(lang);
+        assert!(
+            sms.starts_with("pasarela:") && sms.contains(office),
+            "{sms}"
+        );
+        assert!(sms.chars().count() <= 320, "at most two SMS segments");
+    }
+}

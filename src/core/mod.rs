@@ -6,6 +6,7 @@ pub mod account;
 pub mod activation;
 pub mod activation_check;
 pub mod audit;
+pub mod captcha;
 pub mod citizen;
 pub mod credentials;
 pub mod engine;

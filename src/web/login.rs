@@ -1,9 +1,1129 @@
-//! The login pages.
+//! The login pages: the home page, the password form (with a captcha after repeated
+//! failures), the second step (SMS code), and logout.
+//!
+//! The journey's state lives server-side in a `login` flow ([`super::flow`]): where to go
+//! afterwards, the level asked for, failures so far and, after the password, whose login it
+//! is and the SMS challenge. SMS codes are bound to the flow id, so a code cannot serve
+//! another login attempt. Every password refusal renders the same page with the same status.
 
+use super::client::ClientInfo;
+use super::csrf;
+use super::error::{PageError, render};
+use super::flow::{self, Flow};
+use super::i18n::Tr;
+use super::pages::{check_csrf, local_path, see_other};
 use super::state::AppState;
+use crate::core::CoreError;
+use crate::core::audit::Outcome;
+use crate::core::citizen::CitizenId;
+use crate::core::engine::Actor;
+use crate::core::level::{AuthMethod, LevelOfAssurance, ProofingLevel};
+use crate::core::login::{PasswordOutcome, SecondFactor};
+use crate::core::notify::mask_phone;
+use crate::core::otp::{OtpOutcome, SendRefusal};
+use crate::core::session::{SessionCookie, SsoSession};
+use askama::Template;
 use axum::Router;
+use axum::extract::{Form, Query, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{AppendHeaders, IntoResponse, Response};
+use axum::routing::get;
+use axum_extra::extract::CookieJar;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+/// The flow kind (cookie `pasarela-login`).
+const KIND: &str = "login";
+/// Where a citizen goes after logging in when no `continue` was given.
+const DEFAULT_CONTINUE: &str = "/account";
+/// The purpose recorded on login SMS challenges.
+const OTP_PURPOSE: &str = "login";
+/// How long failed passwords from one address count towards the captcha.
+const ADDRESS_FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
 
 /// The routes of the login pages.
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/", get(home))
+        .route("/login", get(login_form).post(login_submit))
+        .route("/login/code", get(code_form).post(code_submit))
+        .route("/login/resend", axum::routing::post(code_resend))
+        .route("/login/sms", axum::routing::post(use_sms))
+        .route("/logout", get(logout_form).post(logout_submit))
+}
+
+/// A message to show once on the next page, with its optional number.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+struct Flash {
+    key: String,
+    count: Option<i64>,
+    /// An error (`role="alert"`) rather than information (`role="status"`).
+    alert: bool,
+}
+
+impl Flash {
+    fn alert(key: &str) -> Self {
+        Self {
+            key: key.to_owned(),
+            count: None,
+            alert: true,
+        }
+    }
+
+    fn status(key: &str) -> Self {
+        Self {
+            alert: false,
+            ..Self::alert(key)
+        }
+    }
+
+    fn text(&self, tr: &Tr) -> String {
+        match self.count {
+            Some(n) => tr.t1(&self.key, "count", &n.to_string()),
+            None => tr.t(&self.key),
+        }
+    }
+
+    /// The message for a refused send.
+    fn send_refused(refusal: &SendRefusal) -> Self {
+        match refusal {
+            SendRefusal::TooSoon(secs) => Self {
+                count: Some((*secs).max(1)),
+                ..Self::alert("login-code-wait")
+            },
+            SendRefusal::TooManySends => Self::alert("login-code-no-more"),
+            SendRefusal::Gateway(_) => Self::alert("login-code-send-failed"),
+        }
+    }
+}
+
+/// The second step of a login, once the password was right.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct SecondStep {
+    citizen: CitizenId,
+    proofing: ProofingLevel,
+    /// The registered mobile, masked for display.
+    masked_mobile: String,
+    /// The SMS challenge, once a code was sent.
+    challenge: Option<String>,
+    /// The citizen is asked for a code from their authenticator app (TOTP) rather than SMS.
+    totp: bool,
+    /// Wrong TOTP codes in this attempt.
+    totp_failures: u32,
+}
+
+/// What the login flow has established so far.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct LoginFlow {
+    continue_to: String,
+    level: Option<LevelOfAssurance>,
+    /// Wrong passwords in this login attempt.
+    failures: u32,
+    second: Option<SecondStep>,
+    flash: Option<Flash>,
+}
+
+impl LoginFlow {
+    fn new() -> Self {
+        Self {
+            continue_to: DEFAULT_CONTINUE.to_owned(),
+            level: None,
+            failures: 0,
+            second: None,
+            flash: None,
+        }
+    }
+}
+
+/// The audit actor for the citizen at `client`.
+fn actor(client: &ClientInfo) -> Actor {
+    Actor {
+        name: "citizen".into(),
+        source: client.addr.map(|a| a.to_string()),
+    }
+}
+
+/// What every step of a login request works with, besides the browser's cookies and flow.
+#[derive(Clone, Copy)]
+struct Ctx<'a> {
+    state: &'a AppState,
+    tr: Tr,
+    client: &'a ClientInfo,
+    headers: &'a HeaderMap,
+}
+
+fn page_error(tr: Tr, e: impl Into<PageError>) -> Response {
+    e.into().page(tr).into_response()
+}
+
+/// The live SSO session behind the browser's session cookie, if any.
+async fn live_session(
+    state: &AppState,
+    jar: &CookieJar,
+    https: bool,
+) -> Result<Option<SsoSession>, PageError> {
+    let Some(cookie) = jar.get(SessionCookie::name(https)) else {
+        return Ok(None);
+    };
+    Ok(state
+        .engine
+        .session_from_cookie(cookie.value(), &state.config.sessions)
+        .await?)
+}
+
+/// The browser's login flow, or a fresh one.
+async fn load_or_start(
+    state: &AppState,
+    jar: CookieJar,
+    https: bool,
+) -> Result<(CookieJar, Flow<LoginFlow>), PageError> {
+    match flow::load(state, &jar, https, KIND).await? {
+        Some(f) => Ok((jar, f)),
+        None => flow::start(state, jar, https, KIND, LoginFlow::new()).await,
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Home
+
+#[derive(Template)]
+#[template(path = "login/home.html")]
+struct HomePage<'a> {
+    tr: &'a Tr,
+}
+
+/// `GET /`: a signed-in citizen goes to their account; anyone else sees the ways in.
+async fn home(
+    State(state): State<AppState>,
+    tr: Tr,
+    client: ClientInfo,
+    jar: CookieJar,
+) -> Response {
+    match live_session(&state, &jar, client.https).await {
+        Ok(Some(_)) => see_other(DEFAULT_CONTINUE),
+        Ok(None) => render(tr, &HomePage { tr: &tr }),
+        Err(e) => page_error(tr, e),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Password
+
+#[derive(Template)]
+#[template(path = "login/form.html")]
+struct LoginPage<'a> {
+    tr: &'a Tr,
+    csrf: &'a str,
+    hint: &'a str,
+    error: Option<String>,
+    notice: Option<String>,
+    /// The captcha image (`data:` URI) when one must be answered.
+    captcha: Option<String>,
+}
+
+/// Query of `GET /login`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct LoginQuery {
+    #[serde(rename = "continue")]
+    continue_to: Option<String>,
+    login_hint: Option<String>,
+    acr: Option<String>,
+    level: Option<String>,
+}
+
+/// The posted password form.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct LoginFields {
+    csrf: String,
+    identifier: String,
+    password: String,
+    captcha: String,
+}
+
+fn captcha_key(addr: std::net::IpAddr) -> String {
+    format!("login:captcha-on:{addr}")
+}
+
+/// Whether this attempt must answer a captcha first.
+async fn captcha_required(
+    state: &AppState,
+    flow: &LoginFlow,
+    client: &ClientInfo,
+) -> Result<bool, PageError> {
+    let after = state.config.login.captcha_after;
+    if after == 0 {
+        return Ok(false);
+    }
+    if flow.failures >= after {
+        return Ok(true);
+    }
+    let Some(addr) = client.addr else {
+        return Ok(false);
+    };
+    let flag = state
+        .engine
+        .ephemeral
+        .get(&captcha_key(addr))
+        .await
+        .map_err(CoreError::from)?;
+    Ok(flag.is_some())
+}
+
+/// Counts a wrong password against the address; past `captcha_after` the address is
+/// flagged so every new login attempt from it shows the captcha for a while.
+async fn count_address_failure(state: &AppState, client: &ClientInfo) -> Result<(), PageError> {
+    let after = state.config.login.captcha_after;
+    let Some(addr) = client.addr.filter(|_| after > 0) else {
+        return Ok(());
+    };
+    let eph = &state.engine.ephemeral;
+    let n = eph
+        .incr(&format!("login:failures:{addr}"), ADDRESS_FAILURE_WINDOW)
+        .await
+        .map_err(CoreError::from)?;
+    if n >= i64::from(after) {
+        eph.put(&captcha_key(addr), b"1", ADDRESS_FAILURE_WINDOW)
+            .await
+            .map_err(CoreError::from)?;
+    }
+    Ok(())
+}
+
+/// Renders the password form for `flow`, with a new captcha when one is required.
+async fn show_form(
+    state: &AppState,
+    tr: Tr,
+    jar: CookieJar,
+    client: &ClientInfo,
+    flow: &Flow<LoginFlow>,
+    hint: &str,
+    (error, notice): (Option<String>, Option<String>),
+) -> Response {
+    let captcha = match captcha_required(state, &flow.data, client).await {
+        Ok(true) => match state.engine.issue_captcha(&flow.id).await {
+            Ok(image) => Some(image),
+            Err(e) => return page_error(tr, e),
+        },
+        Ok(false) => None,
+        Err(e) => return page_error(tr, e),
+    };
+    let (jar, token) = match csrf::token(jar, client.https) {
+        Ok(t) => t,
+        Err(e) => return page_error(tr, PageError::Unavailable(format!("csrf: {e}"))),
+    };
+    let page = LoginPage {
+        tr: &tr,
+        csrf: &token,
+        hint,
+        error,
+        notice,
+        captcha,
+    };
+    (jar, render(tr, &page)).into_response()
+}
+
+/// The level a `GET /login` asks for: `acr` (a value or alias of the vocabulary, or a bare
+/// level name) or `level`.
+fn asked_level(state: &AppState, q: &LoginQuery) -> Option<LevelOfAssurance> {
+    let from_acr = q.acr.as_deref().and_then(|acr| {
+        acr.split_whitespace().find_map(|v| {
+            state
+                .engine
+                .vocabulary
+                .level_for_acr(v)
+                .or_else(|| v.parse().ok())
+        })
+    });
+    from_acr.or_else(|| q.level.as_deref().and_then(|l| l.parse().ok()))
+}
+
+/// `GET /login[?continue=PATH][&login_hint=ID][&acr=LEVEL|&level=LEVEL]`: the password form.
+async fn login_form(
+    State(state): State<AppState>,
+    tr: Tr,
+    client: ClientInfo,
+    jar: CookieJar,
+    Query(q): Query<LoginQuery>,
+) -> Response {
+    let (jar, mut flow) = match load_or_start(&state, jar, client.https).await {
+        Ok(f) => f,
+        Err(e) => return page_error(tr, e),
+    };
+    let flash = flow.data.flash.take();
+    // A message waiting means this page is the end of a failed second step of the same
+    // attempt: keep where it was going. Otherwise the query decides.
+    if flash.is_none() {
+        flow.data.continue_to = q
+            .continue_to
+            .as_deref()
+            .and_then(local_path)
+            .unwrap_or(DEFAULT_CONTINUE)
+            .to_owned();
+        flow.data.level = asked_level(&state, &q);
+    }
+    flow.data.second = None;
+    if let Err(e) = flow::save(&state, KIND, &flow).await {
+        return page_error(tr, e);
+    }
+    let (error, notice) = match flash {
+        Some(f) if f.alert => (Some(f.text(&tr)), None),
+        Some(f) => (None, Some(f.text(&tr))),
+        None => (None, None),
+    };
+    let hint: String = q
+        .login_hint
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(64)
+        .collect();
+    show_form(&state, tr, jar, &client, &flow, &hint, (error, notice)).await
+}
+
+/// `POST /login`: checks the captcha (when shown), then the password.
+async fn login_submit(
+    State(state): State<AppState>,
+    tr: Tr,
+    client: ClientInfo,
+    headers: HeaderMap,
+    jar: CookieJar,
+    Form(form): Form<LoginFields>,
+) -> Response {
+    if let Err(e) = check_csrf(&jar, &client, &form.csrf) {
+        return page_error(tr, e);
+    }
+    let ctx = Ctx {
+        state: &state,
+        tr,
+        client: &client,
+        headers: &headers,
+    };
+    match password_step(ctx, jar, &form).await {
+        Ok(r) | Err(r) => r,
+    }
+}
+
+async fn password_step(
+    ctx: Ctx<'_>,
+    jar: CookieJar,
+    form: &LoginFields,
+) -> Result<Response, Response> {
+    let Ctx {
+        state, tr, client, ..
+    } = ctx;
+    let fail = |e: PageError| page_error(tr, e);
+    let (jar, mut flow) = load_or_start(state, jar, client.https)
+        .await
+        .map_err(fail)?;
+    flow.data.second = None;
+    if captcha_required(state, &flow.data, client)
+        .await
+        .map_err(fail)?
+        && !state
+            .engine
+            .check_captcha(&flow.id, &form.captcha)
+            .await
+            .map_err(|e| fail(e.into()))?
+    {
+        let error = Some(tr.t("login-captcha-wrong"));
+        return Err(show_form(state, tr, jar, client, &flow, "", (error, None)).await);
+    }
+    let outcome = state
+        .engine
+        .check_password(
+            &form.identifier,
+            &form.password,
+            client.addr,
+            &state.hasher,
+            &state.config.login,
+            &actor(client),
+        )
+        .await
+        .map_err(|e| fail(e.into()))?;
+    let citizen = match outcome {
+        PasswordOutcome::Refused(refusal) => {
+            flow.data.failures = flow.data.failures.saturating_add(1);
+            flow::save(state, KIND, &flow).await.map_err(fail)?;
+            count_address_failure(state, client).await.map_err(fail)?;
+            if refusal.newly_locked()
+                && let Some(id) = refusal.citizen()
+            {
+                notify_lock_in_background(state, id, tr);
+            }
+            let error = Some(tr.t("login-refused"));
+            return Err(show_form(state, tr, jar, client, &flow, "", (error, None)).await);
+        }
+        PasswordOutcome::Accepted { citizen, .. } => citizen,
+    };
+    flow.data.failures = 0;
+    let pwd: BTreeSet<AuthMethod> = [AuthMethod::Pwd].into();
+    let by_password = state.engine.policy.achieved(citizen.proofing, &pwd);
+    if !needs_second_factor(
+        state.config.login.second_factor,
+        by_password,
+        flow.data.level,
+    ) {
+        return finish(
+            ctx,
+            jar,
+            &flow,
+            citizen.id,
+            citizen.proofing,
+            &[AuthMethod::Pwd],
+        )
+        .await;
+    }
+    let mut step = SecondStep {
+        citizen: citizen.id,
+        proofing: citizen.proofing,
+        masked_mobile: mask_phone(&citizen.mobile),
+        challenge: None,
+        totp: false,
+        totp_failures: 0,
+    };
+    // An enrolled authenticator app is offered first; SMS stays one click away.
+    step.totp = state
+        .engine
+        .has_totp(citizen.id)
+        .await
+        .map_err(|e| fail(e.into()))?;
+    if !step.totp {
+        flow.data.flash = send_first_code(state, tr, &flow.id, &mut step, &citizen.mobile)
+            .await
+            .map_err(|e| fail(e.into()))?;
+    }
+    flow.data.second = Some(step);
+    flow::save(state, KIND, &flow).await.map_err(fail)?;
+    Ok((jar, see_other("/login/code")).into_response())
+}
+
+/// Whether a login must go on to a second factor: always in `always` mode; in
+/// `when_needed` mode only when the level the password alone reaches (`None`: no level at
+/// all) is below the level asked for (none asked: the password suffices).
+fn needs_second_factor(
+    mode: SecondFactor,
+    by_password: Option<LevelOfAssurance>,
+    asked: Option<LevelOfAssurance>,
+) -> bool {
+    match (mode, by_password) {
+        (SecondFactor::Always, _) | (SecondFactor::WhenNeeded, None) => true,
+        (SecondFactor::WhenNeeded, Some(reached)) => asked.is_some_and(|asked| reached < asked),
+    }
+}
+
+/// Sends the lock notice without making this response wait for the gateways, so the
+/// attempt that locks an account takes as long as any other refusal.
+fn notify_lock_in_background(state: &AppState, citizen: CitizenId, tr: Tr) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        let sent = state
+            .engine
+            .notify_login_locked(
+                citizen,
+                state.sms.as_ref(),
+                state.email.as_ref(),
+                tr.language(),
+            )
+            .await;
+        if let Err(e) = sent {
+            tracing::error!(error = %e, "could not record the lock notice");
+        }
+    });
+}
+
+/// Starts the SMS challenge of `step` (bound to the flow `flow_id`) and sends the first
+/// code; a refused send is returned as the message to show.
+async fn send_first_code(
+    state: &AppState,
+    tr: Tr,
+    flow_id: &str,
+    step: &mut SecondStep,
+    mobile: &str,
+) -> Result<Option<Flash>, CoreError> {
+    let sent = state
+        .engine
+        .issue_sms_challenge(
+            step.citizen,
+            OTP_PURPOSE,
+            flow_id,
+            mobile,
+            state.otp_sender(tr.language()),
+        )
+        .await?;
+    Ok(match sent {
+        Ok(id) => {
+            step.challenge = Some(id);
+            None
+        }
+        Err(refusal) => Some(Flash::send_refused(&refusal)),
+    })
+}
+
+/// Ends the login: a new SSO session (or a re-authentication of the same citizen's live
+/// session), the session cookie, the flow ended, and `303` to where the citizen was going.
+async fn finish(
+    ctx: Ctx<'_>,
+    jar: CookieJar,
+    flow: &Flow<LoginFlow>,
+    citizen: CitizenId,
+    proofing: ProofingLevel,
+    methods: &[AuthMethod],
+) -> Result<Response, Response> {
+    let Ctx {
+        state,
+        tr,
+        client,
+        headers,
+    } = ctx;
+    let fail = |e: PageError| page_error(tr, e);
+    let core = |e: CoreError| page_error(tr, e);
+    let no_level = || {
+        fail(PageError::Unavailable(
+            "the level policy rates this login at no level".into(),
+        ))
+    };
+    let policy = &state.engine.policy;
+    let cfg = &state.config.sessions;
+    let existing = live_session(state, &jar, client.https)
+        .await
+        .map_err(fail)?;
+    let cookie = match existing {
+        Some(session) if session.citizen_id == citizen => {
+            let mut used = session.methods_set();
+            used.extend(methods.iter().copied());
+            let level = policy.achieved(proofing, &used).ok_or_else(no_level)?;
+            let (_, cookie) = state
+                .engine
+                .reauthenticate(&session, methods, level, cfg)
+                .await
+                .map_err(core)?;
+            cookie
+        }
+        other => {
+            if let Some(old) = other {
+                state
+                    .engine
+                    .logout(&old.id, &actor(client))
+                    .await
+                    .map_err(core)?;
+            }
+            let used: BTreeSet<AuthMethod> = methods.iter().copied().collect();
+            let level = policy.achieved(proofing, &used).ok_or_else(no_level)?;
+            let user_agent = headers
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(|ua| ua.chars().take(200).collect());
+            let (_, cookie) = state
+                .engine
+                .create_session(
+                    citizen,
+                    methods,
+                    level,
+                    user_agent,
+                    client.addr.map(|a| a.to_string()),
+                    cfg,
+                )
+                .await
+                .map_err(core)?;
+            cookie
+        }
+    };
+    let jar = flow::end(state, jar, client.https, KIND, flow)
+        .await
+        .map_err(fail)?;
+    Ok((
+        jar,
+        AppendHeaders([(header::SET_COOKIE, cookie.set_cookie(client.https))]),
+        see_other(&flow.data.continue_to),
+    )
+        .into_response())
+}
+
+// ---------------------------------------------------------------------------------------
+// Second step
+
+#[derive(Template)]
+#[template(path = "login/code.html")]
+struct CodePage<'a> {
+    tr: &'a Tr,
+    csrf: &'a str,
+    masked_mobile: &'a str,
+    /// Asking for the authenticator app's code (with a switch to SMS).
+    totp: bool,
+    error: Option<String>,
+    notice: Option<String>,
+}
+
+/// The posted code form.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct CodeFields {
+    csrf: String,
+    code: String,
+}
+
+/// The posted resend form.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct CsrfOnly {
+    csrf: String,
+}
+
+fn show_code(
+    tr: Tr,
+    jar: CookieJar,
+    client: &ClientInfo,
+    step: &SecondStep,
+    flash: Option<Flash>,
+) -> Response {
+    let (jar, token) = match csrf::token(jar, client.https) {
+        Ok(t) => t,
+        Err(e) => return page_error(tr, PageError::Unavailable(format!("csrf: {e}"))),
+    };
+    let (error, notice) = match flash {
+        Some(f) if f.alert => (Some(f.text(&tr)), None),
+        Some(f) => (None, Some(f.text(&tr))),
+        None => (None, None),
+    };
+    let page = CodePage {
+        tr: &tr,
+        csrf: &token,
+        masked_mobile: &step.masked_mobile,
+        totp: step.totp,
+        error,
+        notice,
+    };
+    (jar, render(tr, &page)).into_response()
+}
+
+/// The flow of a login waiting for its second step, or the answer to send instead (back to
+/// the password form).
+async fn second_flow(
+    state: &AppState,
+    tr: Tr,
+    jar: &CookieJar,
+    https: bool,
+) -> Result<(Flow<LoginFlow>, SecondStep), Response> {
+    match flow::load::<LoginFlow>(state, jar, https, KIND).await {
+        Ok(Some(f)) => match f.data.second.clone() {
+            Some(step) => Ok((f, step)),
+            None => Err(see_other("/login")),
+        },
+        Ok(None) => Err(see_other("/login")),
+        Err(e) => Err(page_error(tr, e)),
+    }
+}
+
+/// `GET /login/code`: the SMS code form.
+async fn code_form(
+    State(state): State<AppState>,
+    tr: Tr,
+    client: ClientInfo,
+    jar: CookieJar,
+) -> Response {
+    let (mut flow, step) = match second_flow(&state, tr, &jar, client.https).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let flash = flow.data.flash.take();
+    if flash.is_some()
+        && let Err(e) = flow::save(&state, KIND, &flow).await
+    {
+        return page_error(tr, e);
+    }
+    show_code(tr, jar, &client, &step, flash)
+}
+
+/// `POST /login/code`: checks the SMS code; the right one ends the login.
+async fn code_submit(
+    State(state): State<AppState>,
+    tr: Tr,
+    client: ClientInfo,
+    headers: HeaderMap,
+    jar: CookieJar,
+    Form(form): Form<CodeFields>,
+) -> Response {
+    if let Err(e) = check_csrf(&jar, &client, &form.csrf) {
+        return page_error(tr, e);
+    }
+    let ctx = Ctx {
+        state: &state,
+        tr,
+        client: &client,
+        headers: &headers,
+    };
+    match code_step(ctx, jar, &form.code).await {
+        Ok(r) | Err(r) => r,
+    }
+}
+
+async fn code_step(ctx: Ctx<'_>, jar: CookieJar, code: &str) -> Result<Response, Response> {
+    let Ctx {
+        state, tr, client, ..
+    } = ctx;
+    let core = |e: CoreError| page_error(tr, e);
+    let (flow, step) = second_flow(state, tr, &jar, client.https).await?;
+    if step.totp {
+        return totp_step(ctx, jar, flow, step, code).await;
+    }
+    let Some(challenge) = step.challenge.as_deref() else {
+        return Ok(show_code(
+            tr,
+            jar,
+            client,
+            &step,
+            Some(Flash::alert("login-code-none")),
+        ));
+    };
+    let outcome = state
+        .engine
+        .verify_sms_challenge(challenge, &flow.id, code, &state.config.otp)
+        .await
+        .map_err(core)?;
+    let (audit_outcome, result) = match &outcome {
+        OtpOutcome::Verified(_) => (Outcome::Success, "verified"),
+        OtpOutcome::Wrong { .. } => (Outcome::Failure, "wrong"),
+        OtpOutcome::Exhausted => (Outcome::Failure, "exhausted"),
+        OtpOutcome::Expired => (Outcome::Refused, "expired"),
+    };
+    state
+        .engine
+        .audit_second_factor(
+            step.citizen,
+            AuthMethod::Sms,
+            audit_outcome,
+            result,
+            &actor(client),
+        )
+        .await
+        .map_err(core)?;
+    match outcome {
+        OtpOutcome::Verified(who) if who == step.citizen => {
+            finish(
+                ctx,
+                jar,
+                &flow,
+                step.citizen,
+                step.proofing,
+                &[AuthMethod::Pwd, AuthMethod::Sms],
+            )
+            .await
+        }
+        OtpOutcome::Wrong { remaining } => {
+            let flash = Flash {
+                count: Some(i64::from(remaining)),
+                ..Flash::alert("login-code-wrong")
+            };
+            Ok(show_code(tr, jar, client, &step, Some(flash)))
+        }
+        other => {
+            // The attempt is over: back to the password, with the reason.
+            let key = if other == OtpOutcome::Exhausted {
+                "login-code-exhausted"
+            } else {
+                "login-code-expired"
+            };
+            end_attempt(state, tr, flow, key).await
+        }
+    }
+}
+
+/// The end of a login attempt after its second step failed for good: back to the password
+/// form, with the reason.
+async fn end_attempt(
+    state: &AppState,
+    tr: Tr,
+    mut flow: Flow<LoginFlow>,
+    key: &str,
+) -> Result<Response, Response> {
+    flow.data.second = None;
+    flow.data.flash = Some(Flash::alert(key));
+    flow::save(state, KIND, &flow)
+        .await
+        .map_err(|e| page_error(tr, e))?;
+    Ok(see_other("/login"))
+}
+
+/// Checks a code from the citizen's authenticator app. The engine refuses replays and
+/// limits wrong codes per citizen; this attempt also ends after `otp.max_attempts` wrong
+/// codes, like an SMS challenge.
+async fn totp_step(
+    ctx: Ctx<'_>,
+    jar: CookieJar,
+    mut flow: Flow<LoginFlow>,
+    mut step: SecondStep,
+    code: &str,
+) -> Result<Response, Response> {
+    let Ctx {
+        state, tr, client, ..
+    } = ctx;
+    let core = |e: CoreError| page_error(tr, e);
+    let who = actor(client);
+    let right = state
+        .engine
+        .verify_totp(step.citizen, code, &who)
+        .await
+        .map_err(core)?;
+    let max = state.config.otp.max_attempts;
+    if right {
+        state
+            .engine
+            .audit_second_factor(
+                step.citizen,
+                AuthMethod::Otp,
+                Outcome::Success,
+                "verified",
+                &who,
+            )
+            .await
+            .map_err(core)?;
+        return finish(
+            ctx,
+            jar,
+            &flow,
+            step.citizen,
+            step.proofing,
+            &[AuthMethod::Pwd, AuthMethod::Otp],
+        )
+        .await;
+    }
+    step.totp_failures = step.totp_failures.saturating_add(1);
+    let exhausted = step.totp_failures >= max;
+    let result = if exhausted { "exhausted" } else { "wrong" };
+    state
+        .engine
+        .audit_second_factor(
+            step.citizen,
+            AuthMethod::Otp,
+            Outcome::Failure,
+            result,
+            &who,
+        )
+        .await
+        .map_err(core)?;
+    if exhausted {
+        return end_attempt(state, tr, flow, "login-code-exhausted").await;
+    }
+    let flash = Flash {
+        count: Some(i64::from(max - step.totp_failures)),
+        ..Flash::alert("login-code-wrong")
+    };
+    flow.data.second = Some(step.clone());
+    flow::save(state, KIND, &flow)
+        .await
+        .map_err(|e| page_error(tr, e))?;
+    Ok(show_code(tr, jar, client, &step, Some(flash)))
+}
+
+/// `POST /login/sms`: the citizen with an authenticator app asks for an SMS code instead.
+async fn use_sms(
+    State(state): State<AppState>,
+    tr: Tr,
+    client: ClientInfo,
+    jar: CookieJar,
+    Form(form): Form<CsrfOnly>,
+) -> Response {
+    if let Err(e) = check_csrf(&jar, &client, &form.csrf) {
+        return page_error(tr, e);
+    }
+    let (mut flow, mut step) = match second_flow(&state, tr, &jar, client.https).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    if step.totp {
+        let mobile = match state.engine.store.citizen(step.citizen).await {
+            Ok(Some(c)) => c.mobile,
+            Ok(None) => return see_other("/login"),
+            Err(e) => return page_error(tr, CoreError::from(e)),
+        };
+        step.totp = false;
+        flow.data.flash = match send_first_code(&state, tr, &flow.id, &mut step, &mobile).await {
+            Ok(flash) => flash,
+            Err(e) => return page_error(tr, e),
+        };
+        flow.data.second = Some(step);
+        if let Err(e) = flow::save(&state, KIND, &flow).await {
+            return page_error(tr, e);
+        }
+    }
+    see_other("/login/code")
+}
+
+/// `POST /login/resend`: another SMS code, within the resend limits.
+async fn code_resend(
+    State(state): State<AppState>,
+    tr: Tr,
+    client: ClientInfo,
+    jar: CookieJar,
+    Form(form): Form<CsrfOnly>,
+) -> Response {
+    if let Err(e) = check_csrf(&jar, &client, &form.csrf) {
+        return page_error(tr, e);
+    }
+    let (mut flow, mut step) = match second_flow(&state, tr, &jar, client.https).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    if step.totp {
+        return see_other("/login/code");
+    }
+    let sender = state.otp_sender(tr.language());
+    let sent = match step.challenge.as_deref() {
+        Some(id) => state
+            .engine
+            .resend_sms_challenge(id, &flow.id, sender)
+            .await
+            .map(|r| r.map(|()| None)),
+        None => {
+            // The first send failed: start the challenge now.
+            let Some(citizen) = (match state.engine.store.citizen(step.citizen).await {
+                Ok(c) => c,
+                Err(e) => return page_error(tr, CoreError::from(e)),
+            }) else {
+                return see_other("/login");
+            };
+            state
+                .engine
+                .issue_sms_challenge(step.citizen, OTP_PURPOSE, &flow.id, &citizen.mobile, sender)
+                .await
+                .map(|r| r.map(Some))
+        }
+    };
+    let flash = match sent {
+        Ok(Ok(new_id)) => {
+            if new_id.is_some() {
+                step.challenge = new_id;
+            }
+            Flash::status("login-code-resent")
+        }
+        Ok(Err(refusal)) => Flash::send_refused(&refusal),
+        Err(e) => return page_error(tr, e),
+    };
+    flow.data.second = Some(step);
+    flow.data.flash = Some(flash);
+    if let Err(e) = flow::save(&state, KIND, &flow).await {
+        return page_error(tr, e);
+    }
+    see_other("/login/code")
+}
+
+// ---------------------------------------------------------------------------------------
+// Logout
+
+#[derive(Template)]
+#[template(path = "login/logout.html")]
+struct LogoutPage<'a> {
+    tr: &'a Tr,
+    csrf: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "login/logged_out.html")]
+struct LoggedOutPage<'a> {
+    tr: &'a Tr,
+}
+
+/// `GET /logout`: asks to confirm (a link alone must not end a session).
+async fn logout_form(tr: Tr, client: ClientInfo, jar: CookieJar) -> Response {
+    match csrf::token(jar, client.https) {
+        Ok((jar, token)) => (
+            jar,
+            render(
+                tr,
+                &LogoutPage {
+                    tr: &tr,
+                    csrf: &token,
+                },
+            ),
+        )
+            .into_response(),
+        Err(e) => page_error(tr, PageError::Unavailable(format!("csrf: {e}"))),
+    }
+}
+
+/// `POST /logout`: ends the SSO session on the server (so on every node) and removes the
+/// cookie.
+async fn logout_submit(
+    State(state): State<AppState>,
+    tr: Tr,
+    client: ClientInfo,
+    jar: CookieJar,
+    Form(form): Form<CsrfOnly>,
+) -> Response {
+    if let Err(e) = check_csrf(&jar, &client, &form.csrf) {
+        return page_error(tr, e);
+    }
+    match live_session(&state, &jar, client.https).await {
+        Ok(Some(session)) => {
+            if let Err(e) = state.engine.logout(&session.id, &actor(&client)).await {
+                return page_error(tr, e);
+            }
+        }
+        Ok(None) => {}
+        Err(e) => return page_error(tr, e),
+    }
+    (
+        AppendHeaders([(
+            header::SET_COOKIE,
+            SessionCookie::clear_cookie(client.https),
+        )]),
+        render(tr, &LoggedOutPage { tr: &tr }),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flashes_carry_their_number_and_kind() {
+        let tr = Tr::new(crate::core::credentials::Lang::En);
+        let wait = Flash::send_refused(&SendRefusal::TooSoon(17));
+        assert!(wait.alert);
+        assert!(wait.text(&tr).contains("17"), "{}", wait.text(&tr));
+        assert_eq!(
+            Flash::send_refused(&SendRefusal::TooManySends).key,
+            "login-code-no-more"
+        );
+        assert_eq!(
+            Flash::send_refused(&SendRefusal::Gateway("x".into())).key,
+            "login-code-send-failed"
+        );
+        assert!(!Flash::status("login-code-resent").alert);
+    }
+
+    #[test]
+    fn the_second_factor_is_asked_for_when_the_mode_and_levels_say_so() {
+        use LevelOfAssurance::*;
+        use SecondFactor::*;
+        assert!(needs_second_factor(Always, Some(High), None));
+        assert!(!needs_second_factor(WhenNeeded, Some(Low), None));
+        assert!(!needs_second_factor(WhenNeeded, Some(Low), Some(Low)));
+        assert!(needs_second_factor(
+            WhenNeeded,
+            Some(Low),
+            Some(Substantial)
+        ));
+        assert!(!needs_second_factor(
+            WhenNeeded,
+            Some(Substantial),
+            Some(Substantial)
+        ));
+        assert!(needs_second_factor(WhenNeeded, None, None));
+    }
+
+    #[test]
+    fn flows_survive_a_round_trip_through_the_store() {
+        let mut f = LoginFlow::new();
+        f.level = Some(LevelOfAssurance::Substantial);
+        f.flash = Some(Flash::alert("login-code-expired"));
+        let back: LoginFlow = serde_json::from_slice(&serde_json::to_vec(&f).unwrap()).unwrap();
+        assert_eq!(back.continue_to, DEFAULT_CONTINUE);
+        assert_eq!(back.level, Some(LevelOfAssurance::Substantial));
+        assert_eq!(back.flash, f.flash);
+    }
 }
