@@ -29,7 +29,10 @@ fn cheap(memory_kib: u32) -> PasswordHasher {
 }
 
 async fn fixture() -> Fixture {
-    let w = crate::core::testing::world().await;
+    fixture_on(crate::core::testing::world().await).await
+}
+
+async fn fixture_on(w: crate::core::testing::World) -> Fixture {
     let (engine, clock) = (w.engine.clone(), w.clock.clone());
     let mut citizen = w.citizen.clone();
     citizen.status = CitizenStatus::Active;
@@ -149,7 +152,18 @@ async fn right_password_is_accepted_and_wrong_one_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_wrong_and_locked_look_the_same() {
-    let f = fixture().await;
+    look_the_same(fixture().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_on_postgresql_and_redis() {
+    crate::core::testing::on_production_engines(|w| async move {
+        look_the_same(fixture_on(w).await).await;
+    })
+    .await;
+}
+
+async fn look_the_same(f: Fixture) {
     let policy = LoginPolicy {
         lock_after: 2,
         ..lenient()

@@ -312,7 +312,15 @@ mod tests {
 
     #[tokio::test]
     async fn a_code_works_once_only_in_its_journey_and_only_before_expiry() {
-        let w = world().await;
+        single_use_bound_and_expiring(world().await).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_same_on_postgresql_and_redis() {
+        crate::core::testing::on_production_engines(single_use_bound_and_expiring).await;
+    }
+
+    async fn single_use_bound_and_expiring(w: crate::core::testing::World) {
         let s = sms(w.clock.clone());
         let p = OtpPolicy::default();
         let e = &w.engine;

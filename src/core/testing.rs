@@ -66,3 +66,32 @@ pub async fn world_on(store: SqlStore, dir: Option<tempfile::TempDir>) -> World 
         _dir: dir,
     }
 }
+
+/// Runs `test` on a world over the production engines: a fresh PostgreSQL database and the
+/// test run's Redis server (under a random key prefix). Skipped with a notice when the run has
+/// neither and does not require them (`TEST_REQUIRE_BACKENDS=1` makes a missing one fail).
+pub async fn on_production_engines<F, Fut>(test: F)
+where
+    F: FnOnce(World) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let Ok(redis) = std::env::var("TEST_REDIS_URL") else {
+        assert!(
+            std::env::var("TEST_REQUIRE_BACKENDS").as_deref() != Ok("1"),
+            "TEST_REDIS_URL is required"
+        );
+        eprintln!("\n*** SKIPPED: TEST_REDIS_URL is not set ***\n");
+        return;
+    };
+    crate::store::sql::tests::with_fresh_postgres(move |store| async move {
+        let mut w = world_on(store, None).await;
+        let prefix = format!("pasarela-test-{}:", crate::core::random::token(8).unwrap());
+        w.engine.ephemeral = Arc::new(
+            crate::store::ephemeral::redis::RedisStore::connect(&redis, &prefix)
+                .await
+                .unwrap(),
+        );
+        test(w).await;
+    })
+    .await;
+}

@@ -2,9 +2,11 @@
 
 mod account;
 mod activation;
+mod browser;
 mod cli;
 mod login;
 mod server;
 // Shared fixtures; not every suite uses every one.
 #[allow(dead_code)]
 mod support;
+mod walk;
