@@ -264,11 +264,7 @@ impl Engine {
         actor: &Actor,
     ) -> Result<ProofingOutcome, CoreError> {
         let Some(citizen) = self.online_candidate(identifier).await? else {
-            // Unknown identifier: a plain mismatch, nothing counted (there is no one to count
-            // against) and nothing revealed.
-            return Ok(ProofingOutcome::Mismatch {
-                attempts_left: MAX_ONLINE_ATTEMPTS,
-            });
+            return self.unknown_candidate(identifier).await;
         };
         if self.online_exhausted(&citizen).await? {
             return Ok(ProofingOutcome::Exhausted);
@@ -307,6 +303,31 @@ impl Engine {
             return Ok(None);
         }
         Ok(Some(code.expires_at))
+    }
+
+    /// The answer for an identifier that names nobody: counted like a known citizen's wrong
+    /// answers (in the ephemeral store, per identifier as typed, for 30 days), so that the
+    /// attempts left and the final refusal do not reveal whether the identifier is registered.
+    async fn unknown_candidate(&self, identifier: &str) -> Result<ProofingOutcome, CoreError> {
+        let normalized: String = identifier
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .map(|c| c.to_ascii_uppercase())
+            .collect();
+        let digest = openssl::sha::sha256(normalized.as_bytes());
+        let key = format!("proofing:unknown:{}", hex::encode(&digest[..16]));
+        let failures = self
+            .ephemeral
+            .incr(&key, std::time::Duration::from_secs(30 * 24 * 3600))
+            .await?;
+        let failures = u32::try_from(failures).unwrap_or(u32::MAX);
+        Ok(if failures >= MAX_ONLINE_ATTEMPTS {
+            ProofingOutcome::Exhausted
+        } else {
+            ProofingOutcome::Mismatch {
+                attempts_left: MAX_ONLINE_ATTEMPTS - failures,
+            }
+        })
     }
 
     /// The citizen behind `identifier` if online proofing may be tried for them.

@@ -229,6 +229,23 @@ async fn tramite_verifies_and_exhausts() {
         e.identity_questions("87654321X").await.unwrap(),
         QuizStart::Exhausted
     );
+
+    // An identifier that names nobody counts down and ends the same way, so the answers do
+    // not tell whether it is registered (however it is typed).
+    for (typed, left) in [("11111111H", 2), ("11.111.111-h", 1)] {
+        assert_eq!(
+            e.check_tramite(typed, "00123456780", &actor).await.unwrap(),
+            ProofingOutcome::Mismatch {
+                attempts_left: left
+            }
+        );
+    }
+    assert_eq!(
+        e.check_tramite("11111111H", "00123456780", &actor)
+            .await
+            .unwrap(),
+        ProofingOutcome::Exhausted
+    );
 }
 
 async fn quiz(e: &Engine, who: &str) -> (IdentityQuiz, Vec<usize>) {
