@@ -759,4 +759,73 @@ mod shipped_files {
         let dev = Config::from_toml(&dev).unwrap();
         assert!(dev.dev.enabled && !dev.dev_warnings().is_empty());
     }
+
+    fn shipped(name: &str) -> Config {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("config")
+            .join(name);
+        let text = std::fs::read_to_string(path).unwrap();
+        // A real deployment adds its key-encryption key; nothing else is missing.
+        Config::from_toml(&format!(
+            "{text}\n[keys]\nkek_file = \"/etc/pasarela/kek.b64\"\n"
+        ))
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
+    }
+
+    fn level(
+        c: &Config,
+        proofing: ProofingLevel,
+        methods: &[AuthMethod],
+    ) -> Option<LevelOfAssurance> {
+        c.levels
+            .policy()
+            .achieved(proofing, &methods.iter().copied().collect())
+    }
+
+    #[test]
+    fn the_anses_example_gives_nivel_2_online_and_nivel_3_in_person_with_the_password() {
+        use AuthMethod::*;
+        use LevelOfAssurance::*;
+        let c = shipped("anses.example.toml");
+        assert_eq!(
+            c.credentials.password_policy,
+            crate::core::credentials::PolicyPreset::Anses
+        );
+        assert_eq!(
+            c.login.second_factor,
+            crate::core::login::SecondFactor::WhenNeeded
+        );
+        assert_eq!(level(&c, ProofingLevel::Online, &[Pwd]), Some(Substantial));
+        assert_eq!(
+            level(&c, ProofingLevel::Online, &[Pwd, Sms]),
+            Some(Substantial)
+        );
+        assert_eq!(level(&c, ProofingLevel::InPerson, &[Pwd]), Some(High));
+        let vocabulary = c.levels.vocabulary();
+        assert_eq!(vocabulary.level_for_acr("nivel2"), Some(Substantial));
+        assert_eq!(vocabulary.level_for_acr("nivel3"), Some(High));
+        assert_eq!(c.citizens.default_region, "AR");
+    }
+
+    #[test]
+    fn the_clave_example_needs_the_sms_code_for_substantial_and_a_certificate_for_high() {
+        use AuthMethod::*;
+        use LevelOfAssurance::*;
+        let c = shipped("clave.example.toml");
+        assert_eq!(
+            c.login.second_factor,
+            crate::core::login::SecondFactor::Always
+        );
+        assert_eq!(level(&c, ProofingLevel::InPerson, &[Pwd]), Some(Low));
+        assert_eq!(
+            level(&c, ProofingLevel::InPerson, &[Pwd, Sms]),
+            Some(Substantial)
+        );
+        assert_eq!(
+            level(&c, ProofingLevel::Letter, &[Pwd, Otp]),
+            Some(Substantial)
+        );
+        assert_eq!(level(&c, ProofingLevel::Letter, &[Hwk]), Some(Substantial));
+        assert_eq!(level(&c, ProofingLevel::InPerson, &[Hwk]), Some(High));
+    }
 }

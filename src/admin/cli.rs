@@ -33,6 +33,11 @@ pub enum Command {
         #[command(subcommand)]
         command: super::keys::KeysCommand,
     },
+    /// Development conveniences (`dev seed`); refused unless `dev.enabled`.
+    Dev {
+        #[command(subcommand)]
+        command: super::dev::DevCommand,
+    },
     /// Registry-office and operator commands.
     Admin {
         #[command(subcommand)]
@@ -94,6 +99,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Keys { command } => super::keys::run(command, &config, clock).await,
+        Command::Dev { command } => {
+            super::dev::require_dev(&config)?;
+            let services = crate::server::open(&config, clock).await?;
+            super::dev::run(command, &config, &services.engine).await
+        }
         Command::Admin { command } => {
             let services = crate::server::open(&config, clock).await?;
             match command {

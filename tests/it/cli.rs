@@ -208,3 +208,45 @@ fn configuration_errors_name_the_key_and_stop() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn dev_seed_makes_a_demo_citizen_who_logs_in_with_password_and_sms_code() {
+    use crate::walk::{Driver, PlainHttp};
+    let d = crate::support::journey_deployment("");
+    let first = d.cli_json(&["dev", "seed"]);
+    // Running it again resets the same citizen rather than failing.
+    let again = d.cli_json(&["dev", "seed"]);
+    assert_eq!(first, again);
+    let (id, password) = (
+        first["identifier"].as_str().unwrap(),
+        first["password"].as_str().unwrap(),
+    );
+    let shown = d.cli_json(&["admin", "citizen", "show", id]);
+    assert_eq!(shown["citizen"]["status"], "active");
+
+    let server = d.start().await;
+    let mut browser = PlainHttp::new(server.addr);
+    browser.open("/login").await;
+    let at = browser
+        .submit(&[("identifier", id), ("password", password)])
+        .await;
+    assert_eq!(at, "/login/code");
+    let code = d.last_sms_code(first["mobile"].as_str().unwrap());
+    assert_eq!(browser.submit(&[("code", &code)]).await, "/account");
+    server
+        .shutdown(std::time::Duration::from_secs(1))
+        .await
+        .unwrap();
+}
+
+#[test]
+fn dev_commands_are_refused_outside_development() {
+    let d = Deployment::new("");
+    let text = std::fs::read_to_string(&d.config_path)
+        .unwrap()
+        .replace("enabled = true", "enabled = false");
+    std::fs::write(&d.config_path, text).unwrap();
+    let out = d.cli(&["dev", "seed"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("dev.enabled"));
+}
