@@ -176,6 +176,23 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
             }
         }));
     }
+    {
+        // Ended and expired SSO sessions are deleted after `sessions.keep_ended_days`.
+        let engine = services.engine.clone();
+        let keep = chrono::Duration::days(i64::from(config.sessions.keep_ended_days));
+        background.push(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(3600));
+            loop {
+                tick.tick().await;
+                let before = engine.clock.now() - keep;
+                match engine.store.purge_sessions(before).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(purged = n, "old SSO sessions deleted"),
+                    Err(e) => tracing::warn!(error = %e, "could not delete old SSO sessions"),
+                }
+            }
+        }));
+    }
     let state = AppState::new(config.clone(), services.engine, services.keys)
         .context("cannot build the SMS or email gateway or the password hasher")?;
     let app = web::app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();

@@ -74,4 +74,9 @@ pub trait SessionStore: Send + Sync + 'static {
 
     /// Every session of the citizen, ended or not, newest first (by creation, then id).
     async fn citizen_sessions(&self, citizen: CitizenId) -> Result<Vec<SsoSession>, StoreError>;
+
+    /// Deletes the sessions that were over (ended, past their absolute end, or last seen)
+    /// before `before`; returns how many. Live sessions are never touched, since a live
+    /// session was seen after any `before` older than the idle limit.
+    async fn purge_sessions(&self, before: DateTime<Utc>) -> Result<u64, StoreError>;
 }

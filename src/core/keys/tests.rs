@@ -724,6 +724,9 @@ impl crate::store::SessionStore for FakeStore {
     ) -> Result<u64, StoreError> {
         Err(outside_the_fake())
     }
+    async fn purge_sessions(&self, _: DateTime<Utc>) -> Result<u64, StoreError> {
+        Err(outside_the_fake())
+    }
     async fn citizen_sessions(
         &self,
         _: CitizenId,

@@ -238,6 +238,9 @@ pub struct SessionConfig {
     pub absolute_hours: u32,
     /// Minutes without activity after which a session ends.
     pub idle_minutes: u32,
+    /// Days an ended or expired session is kept (listed on the account page, resolvable as
+    /// `sid` by relying parties) before it is deleted.
+    pub keep_ended_days: u32,
 }
 
 impl Default for SessionConfig {
@@ -245,6 +248,7 @@ impl Default for SessionConfig {
         Self {
             absolute_hours: 12,
             idle_minutes: 30,
+            keep_ended_days: 7,
         }
     }
 }

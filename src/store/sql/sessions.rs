@@ -201,6 +201,17 @@ impl SessionStore for SqlStore {
         Ok(done.rows_affected())
     }
 
+    async fn purge_sessions(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "DELETE FROM sso_sessions WHERE ended_at < $1 OR expires_at < $1 OR last_seen_at < $1",
+        )
+        .bind(micros(before))
+        .execute(self.pool())
+        .await
+        .map_err(unavailable)?;
+        Ok(done.rows_affected())
+    }
+
     async fn citizen_sessions(&self, citizen: CitizenId) -> Result<Vec<SsoSession>, StoreError> {
         sqlx::query(&format!(
             "SELECT {COLUMNS} FROM sso_sessions WHERE citizen_id = $1 \

@@ -263,4 +263,31 @@ async fn ending(store: &Arc<dyn Store>, owner: CitizenId, first: &SessionId, coo
         let want = if &s.id == first { end } else { later };
         assert_eq!(s.ended_at, Some(want));
     }
+
+    // Purging: a live session (seen recently) stays; sessions over before the cut go.
+    let live = session(owner, later + Duration::seconds(2));
+    store
+        .insert_session(&live, &new_hash())
+        .await
+        .expect("insert");
+    assert_eq!(
+        store.purge_sessions(t0()).await.expect("purge"),
+        0,
+        "nothing was over before t0"
+    );
+    assert_eq!(
+        store
+            .purge_sessions(later + Duration::seconds(1))
+            .await
+            .expect("purge"),
+        4
+    );
+    let left: Vec<SessionId> = store
+        .citizen_sessions(owner)
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
+    assert_eq!(left, vec![live.id.clone()]);
 }
