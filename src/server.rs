@@ -119,6 +119,7 @@ pub async fn open(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Serv
         policy: config.levels.policy(),
         vocabulary: config.levels.vocabulary(),
         citizens: config.citizens.clone(),
+        login: config.login,
         codes,
         secrets,
     };

@@ -53,6 +53,9 @@ pub struct Engine {
     pub vocabulary: LevelVocabulary,
     /// Registration rules.
     pub citizens: CitizensConfig,
+    /// Password-login limits; re-authentication inside the account pages counts wrong
+    /// passwords against the same lock.
+    pub login: super::login::LoginPolicy,
     /// Keyed hashing of activation codes.
     pub codes: CodeHasher,
     /// Encryption at rest of TOTP secrets.

@@ -54,6 +54,7 @@ pub async fn world_on(store: SqlStore, dir: Option<tempfile::TempDir>) -> World 
         policy: Default::default(),
         vocabulary: Default::default(),
         citizens: CitizensConfig::default(),
+        login: Default::default(),
         codes: CodeHasher::new([0; 32]),
         secrets: SecretBox::new([1; 32]),
     };

@@ -17,7 +17,6 @@ use super::audit::Outcome;
 use super::citizen::{Citizen, CitizenId, CitizenStatus};
 use super::credentials::{Lang, PasswordHasher, PolicyPreset, PolicyViolation};
 use super::engine::{Actor, Engine};
-use super::login::LoginPolicy;
 use super::notify::{EmailGateway, mask_email};
 pub use mobile::{ChallengeAnswer, MobileChangeRefusal, PURPOSE_MOBILE_CHANGE};
 use notices::Notice;
@@ -244,11 +243,7 @@ impl Engine {
         }
         let counted = self
             .store
-            .record_login_failure(
-                citizen_id,
-                LoginPolicy::default().lock_after,
-                self.clock.now(),
-            )
+            .record_login_failure(citizen_id, self.login.lock_after, self.clock.now())
             .await?;
         Ok(Err(counted.consecutive))
     }

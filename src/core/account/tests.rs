@@ -106,7 +106,7 @@ impl Kit {
                 password,
                 None,
                 &self.hasher,
-                &LoginPolicy::default(),
+                &crate::core::login::LoginPolicy::default(),
                 &actor(),
             )
             .await
@@ -304,6 +304,27 @@ async fn reauthentication_counts_wrong_passwords() {
             .iter()
             .any(|k| k == "account.reauthenticated")
     );
+}
+
+#[tokio::test]
+async fn reauthentication_locks_at_the_configured_threshold() {
+    let mut k = kit().await;
+    k.w.engine.login.lock_after = 2;
+    k.activate().await;
+    let e = &k.w.engine;
+    for _ in 0..2 {
+        assert!(
+            !e.confirm_current_password(k.id(), "not it", &k.hasher, "mobile_change", &actor())
+                .await
+                .unwrap()
+        );
+    }
+    assert!(e.store.login_failures(k.id()).await.unwrap().locked);
+    assert!(matches!(
+        e.confirm_current_password(k.id(), GOOD, &k.hasher, "mobile_change", &actor())
+            .await,
+        Err(CoreError::Refused(_))
+    ));
 }
 
 #[tokio::test]
