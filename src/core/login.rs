@@ -299,8 +299,11 @@ impl Engine {
         }
         self.store.reset_login_failures(citizen.id).await?;
         if verification.needs_rehash {
+            // Only the hash changes: a lock taken meanwhile by racing wrong guesses stays.
             let phc = hasher.hash(password).await?;
-            self.store.set_password(citizen.id, &phc, now).await?;
+            self.store
+                .rehash_password(citizen.id, &stored.phc, &phc)
+                .await?;
         }
         Ok(Verdict::Accepted(
             Box::new(citizen),

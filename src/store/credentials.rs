@@ -62,6 +62,15 @@ pub trait CredentialStore: Send + Sync + 'static {
         phc: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
+    /// Replaces the hash `old_phc` by `new_phc` (the same password hashed with current
+    /// parameters), only if `old_phc` is still the stored one; the failure counter and lock
+    /// are left alone. `true` if it replaced it.
+    async fn rehash_password(
+        &self,
+        citizen: CitizenId,
+        old_phc: &str,
+        new_phc: &str,
+    ) -> Result<bool, StoreError>;
 
     /// Counts one wrong password atomically and stamps it `now`. The failure that brings
     /// `consecutive` to `lock_after` (at least 1) locks the account and is the only one to

@@ -161,6 +161,9 @@ impl crate::store::credentials::CredentialStore for FakeStore {
     ) -> Result<(), StoreError> {
         Err(outside_the_fake())
     }
+    async fn rehash_password(&self, _: CitizenId, _: &str, _: &str) -> Result<bool, StoreError> {
+        Err(outside_the_fake())
+    }
     async fn record_login_failure(
         &self,
         _: CitizenId,

@@ -98,6 +98,22 @@ impl CredentialStore for SqlStore {
         tx.commit().await.map_err(unavailable)
     }
 
+    async fn rehash_password(
+        &self,
+        citizen: CitizenId,
+        old_phc: &str,
+        new_phc: &str,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE passwords SET phc = $1 WHERE citizen_id = $2 AND phc = $3")
+            .bind(new_phc.to_owned())
+            .bind(citizen.to_string())
+            .bind(old_phc.to_owned())
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        Ok(done.rows_affected() > 0)
+    }
+
     /// `locked_now` is computed from the row as it was before this update, so only the
     /// update that moved it from unlocked to locked sets it.
     async fn record_login_failure(

@@ -68,6 +68,42 @@ async fn passwords_and_lock(store: &Arc<dyn Store>) {
         store.set_password(CitizenId::new(), "x", t0()).await,
         Err(StoreError::NotFound(_))
     ));
+    // A rehash replaces only the hash it read, keeps set_at and leaves failures alone.
+    store
+        .record_login_failure(id, 5, later)
+        .await
+        .expect("fail");
+    assert!(
+        !store
+            .rehash_password(id, "$argon2id$one", "$argon2id$x")
+            .await
+            .expect("stale")
+    );
+    assert!(
+        store
+            .rehash_password(id, "$argon2id$two", "$argon2id$two-b")
+            .await
+            .expect("rehash")
+    );
+    assert_eq!(
+        store.password(id).await.expect("password"),
+        Some(PasswordRecord {
+            phc: "$argon2id$two-b".into(),
+            set_at: later
+        })
+    );
+    assert_eq!(
+        store
+            .login_failures(id)
+            .await
+            .expect("failures")
+            .consecutive,
+        1
+    );
+    store
+        .set_password(id, "$argon2id$two", later)
+        .await
+        .expect("put back");
     assert!(matches!(
         store.record_login_failure(CitizenId::new(), 5, t0()).await,
         Err(StoreError::NotFound(_))
