@@ -8,3 +8,4 @@ pub mod cli;
 pub mod keys;
 pub mod letter;
 pub mod output;
+pub mod sp;
