@@ -453,7 +453,7 @@ fn attributes(
             return Err(SamlStatus::RequestDenied);
         }
     }
-    let identifier = citizen.identifier.to_string();
+    let identifier = citizen.identifier.number();
     let mut out = Vec::new();
     for name in &rp.attribute_release {
         if !requested.is_empty() && !requested.contains(&name.as_str()) {
@@ -464,7 +464,7 @@ fn attributes(
                 .config
                 .saml
                 .person_identifier_pattern
-                .replace("{identifier}", &identifier),
+                .replace("{identifier}", identifier),
             "CurrentFamilyName" => citizen.family_names.clone(),
             "CurrentGivenName" => citizen.given_name.clone(),
             "DateOfBirth" => citizen.birth_date.format("%Y-%m-%d").to_string(),
@@ -512,7 +512,7 @@ async fn success(
             .config
             .saml
             .person_identifier_pattern
-            .replace("{identifier}", &si.citizen.identifier.to_string()),
+            .replace("{identifier}", si.citizen.identifier.number()),
         // Pairwise: a keyed hash of (citizen, SP), so SPs cannot correlate citizens.
         _ => state
             .engine
