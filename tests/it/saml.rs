@@ -253,8 +253,7 @@ fn answer(page: &Page) -> (String, Option<String>) {
 fn status_of(xml_text: &str) -> String {
     let doc = roxmltree::Document::parse(xml_text).unwrap();
     doc.descendants()
-        .filter(|n| n.has_tag_name("StatusCode"))
-        .next_back()
+        .rfind(|n| n.has_tag_name("StatusCode"))
         .and_then(|n| n.attribute("Value"))
         .unwrap()
         .to_owned()
