@@ -1,5 +1,6 @@
 //! The SAML 2.0 identity provider in the eIDAS / Cl@ve profile: metadata, service providers
-//! registered from their metadata, SSO over HTTP-Redirect and HTTP-POST.
+//! registered from their metadata, SSO over HTTP-Redirect and HTTP-POST, SP-initiated single
+//! logout.
 //!
 //! `samael` (over Debian's libxmlsec1) does the XML signatures; its higher-level request and
 //! response helpers are not used, because of known limits in 0.0.22 (a Redirect verifier that
@@ -14,6 +15,7 @@ pub mod error;
 pub mod metadata;
 pub mod request;
 pub mod response;
+pub mod slo;
 pub mod sp;
 pub mod sso;
 pub mod xml;
@@ -52,4 +54,5 @@ pub fn routes() -> Router<AppState> {
         .route("/saml/metadata", get(sso::metadata))
         .route("/saml/sso", get(sso::sso_redirect).post(sso::sso_post))
         .route("/saml/sso/resume", get(sso::resume))
+        .route("/saml/slo", get(slo::slo_redirect).post(slo::slo_post))
 }

@@ -154,3 +154,34 @@ pub fn response(
     );
     xml::sign(&unsigned, key)
 }
+
+/// A LogoutResponse with status Success. With `key` it carries an enveloped signature (for
+/// HTTP-POST); without, it is signed in the query string by the Redirect binding.
+pub fn logout_response(
+    idp: &str,
+    destination: &str,
+    in_response_to: &str,
+    now: DateTime<Utc>,
+    key: Option<&SigningKey>,
+) -> Result<String, SamlError> {
+    let id = xml::new_id()?;
+    let e = xml::escape;
+    let sig = key
+        .map(|k| xml::signature_template(&id, k))
+        .unwrap_or_default();
+    let unsigned = format!(
+        "<samlp:LogoutResponse xmlns:samlp=\"{NS_SAMLP}\" xmlns:saml=\"{NS_SAML}\" ID=\"{id}\" \
+         Version=\"2.0\" IssueInstant=\"{now}\" Destination=\"{dest}\" InResponseTo=\"{irt}\">\
+         <saml:Issuer>{idp}</saml:Issuer>{sig}<samlp:Status>\
+         <samlp:StatusCode Value=\"urn:oasis:names:tc:SAML:2.0:status:Success\"/></samlp:Status>\
+         </samlp:LogoutResponse>",
+        now = xml::instant(now),
+        dest = e(destination),
+        irt = e(in_response_to),
+        idp = e(idp),
+    );
+    match key {
+        Some(k) => xml::sign(&unsigned, k),
+        None => Ok(unsigned),
+    }
+}

@@ -142,13 +142,6 @@ pub async fn resume(
     }
 }
 
-struct Received {
-    xml: String,
-    relay_state: Option<String>,
-    redirect_signature: Option<(String, Vec<u8>, String)>,
-    post: bool,
-}
-
 async fn handle(
     state: AppState,
     tr: Tr,
@@ -186,8 +179,21 @@ fn pending_key(id: &str) -> String {
     format!("saml:pending:{id}")
 }
 
-/// Every check before the request may be answered to the SP.
-async fn verify(state: &AppState, r: Received) -> Result<Pending, SamlError> {
+/// A SAML message as received over either binding, before any check.
+pub(crate) struct Received {
+    pub(crate) xml: String,
+    pub(crate) relay_state: Option<String>,
+    pub(crate) redirect_signature: Option<(String, Vec<u8>, String)>,
+    pub(crate) post: bool,
+}
+
+/// What [`verified_message`] returns: the signed XML (only what the signature covers), the
+/// root's ID, the SP, its settings, and the RelayState.
+pub(crate) type Verified = (String, String, RelyingParty, SpSettings, Option<String>);
+
+/// The checks every message from an SP passes: RelayState length, a registered and enabled
+/// SP, and a valid signature by one of its certificates.
+pub(crate) async fn verified_message(state: &AppState, r: Received) -> Result<Verified, SamlError> {
     if r.relay_state
         .as_ref()
         .is_some_and(|s| s.len() > MAX_RELAY_STATE)
@@ -214,8 +220,44 @@ async fn verify(state: &AppState, r: Received) -> Result<Pending, SamlError> {
         binding::verify_redirect(&alg, &sig, &signed, &certs)?;
         r.xml
     };
+    Ok((verified, id, rp, settings, r.relay_state))
+}
+
+/// Refuses an IssueInstant outside the window and an ID seen before from this SP.
+pub(crate) async fn fresh(
+    state: &AppState,
+    issuer: &str,
+    id: &str,
+    issue_instant: DateTime<Utc>,
+) -> Result<(), SamlError> {
+    let cfg = &state.config.saml;
+    let now = state.engine.clock.now();
+    let skew = Duration::seconds(i64::from(cfg.clock_skew_secs));
+    let max_age = Duration::seconds(i64::from(cfg.request_max_age_secs));
+    if issue_instant > now + skew || issue_instant < now - max_age - skew {
+        return Err(SamlError::refused(
+            "IssueInstant outside the accepted window",
+        ));
+    }
+    let ttl = (max_age + skew + skew)
+        .to_std()
+        .map_err(SamlError::internal)?;
+    let first = state
+        .engine
+        .ephemeral
+        .set_if_absent(&format!("saml:seen:{issuer}:{id}"), b"1", ttl)
+        .await?;
+    if !first {
+        return Err(SamlError::refused("message ID seen before"));
+    }
+    Ok(())
+}
+
+/// Every check before the request may be answered to the SP.
+async fn verify(state: &AppState, r: Received) -> Result<Pending, SamlError> {
+    let (verified, id, rp, settings, relay_state) = verified_message(state, r).await?;
     let req = request::parse(&verified, &state.engine.vocabulary)?;
-    if req.issuer != issuer || req.id != id {
+    if req.issuer != rp.id || req.id != id {
         return Err(SamlError::refused(
             "Issuer or ID differ from the signed request",
         ));
@@ -223,15 +265,6 @@ async fn verify(state: &AppState, r: Received) -> Result<Pending, SamlError> {
     let endpoints = Endpoints::new(&state.issuer);
     if req.destination.as_deref() != Some(endpoints.sso.as_str()) {
         return Err(SamlError::refused("Destination is not this endpoint"));
-    }
-    let cfg = &state.config.saml;
-    let now = state.engine.clock.now();
-    let skew = Duration::seconds(i64::from(cfg.clock_skew_secs));
-    let max_age = Duration::seconds(i64::from(cfg.request_max_age_secs));
-    if req.issue_instant > now + skew || req.issue_instant < now - max_age - skew {
-        return Err(SamlError::refused(
-            "IssueInstant outside the accepted window",
-        ));
     }
     if req
         .protocol_binding
@@ -245,22 +278,13 @@ async fn verify(state: &AppState, r: Received) -> Result<Pending, SamlError> {
         .ok_or_else(|| SamlError::refused("AssertionConsumerService not in the metadata"))?
         .location
         .clone();
-    let ttl = (max_age + skew + skew)
-        .to_std()
-        .map_err(SamlError::internal)?;
-    let fresh = state
-        .engine
-        .ephemeral
-        .set_if_absent(&format!("saml:seen:{issuer}:{id}"), b"1", ttl)
-        .await?;
-    if !fresh {
-        return Err(SamlError::refused("request ID seen before"));
-    }
+    // Last, so that a refused request does not burn its ID.
+    fresh(state, &rp.id, &id, req.issue_instant).await?;
     Ok(Pending {
         request: req,
         acs,
-        relay_state: r.relay_state,
-        received_at: now,
+        relay_state,
+        received_at: state.engine.clock.now(),
     })
 }
 

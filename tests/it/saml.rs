@@ -733,3 +733,99 @@ async fn saml_sp_commands_register_list_show_and_remove() {
         0
     );
 }
+
+/// A LogoutRequest from the SP for `name_id` and `session_index`.
+fn logout_request(id: &str, name_id: &str, session_index: &str) -> String {
+    format!(
+        "<samlp:LogoutRequest xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" \
+         ID=\"{id}\" Version=\"2.0\" IssueInstant=\"{now}\" Destination=\"http://localhost:8080/saml/slo\">\
+         <saml:Issuer>{SP}</saml:Issuer>\
+         <saml:NameID Format=\"urn:oasis:names:tc:SAML:2.0:nameid-format:persistent\">{name_id}</saml:NameID>\
+         <samlp:SessionIndex>{session_index}</samlp:SessionIndex></samlp:LogoutRequest>",
+        now = xml::instant(chrono::Utc::now()),
+    )
+}
+
+#[tokio::test]
+async fn saml_sp_initiated_logout_ends_the_session_and_answers_signed() {
+    let f = fixture().await;
+    let (session, cookie) = f
+        .session(
+            &[AuthMethod::Pwd, AuthMethod::Sms],
+            LevelOfAssurance::Substantial,
+        )
+        .await;
+    let r = Req::new();
+    let q = f.redirect_query(&r.xml(&f.sp_key), None);
+    let (xml_text, _) = answer(&f.get(&format!("/saml/sso?{q}"), Some(&cookie)).await);
+    let doc = roxmltree::Document::parse(&xml_text).unwrap();
+    let name_id = doc
+        .descendants()
+        .find(|n| n.has_tag_name("NameID"))
+        .and_then(|n| n.text())
+        .unwrap()
+        .to_owned();
+
+    // Unsigned: refused, and the session lives on.
+    let unsigned = binding::redirect_encode(
+        "SAMLRequest",
+        &logout_request("_lo1", &name_id, session.id.as_str()),
+        Some("back"),
+        &f.sp_key,
+    )
+    .unwrap();
+    let unsigned = unsigned.split("&SigAlg=").next().unwrap();
+    assert_eq!(
+        f.get(&format!("/saml/slo?{unsigned}"), Some(&cookie))
+            .await
+            .status,
+        400
+    );
+    // Another citizen's NameID: nothing ends.
+    let q = binding::redirect_encode(
+        "SAMLRequest",
+        &logout_request("_lo2", "someone-else", session.id.as_str()),
+        None,
+        &f.sp_key,
+    )
+    .unwrap();
+    assert_eq!(
+        f.get(&format!("/saml/slo?{q}"), Some(&cookie)).await.status,
+        303
+    );
+    let engine = &f.server.state.engine;
+    let live = engine.store.session(&session.id).await.unwrap().unwrap();
+    assert!(live.ended_at.is_none());
+
+    // Signed, right NameID and SessionIndex: the session ends, a signed LogoutResponse goes
+    // back over Redirect with the RelayState, and the browser's cookie is cleared.
+    let q = binding::redirect_encode(
+        "SAMLRequest",
+        &logout_request("_lo3", &name_id, session.id.as_str()),
+        Some("back"),
+        &f.sp_key,
+    )
+    .unwrap();
+    let p = f.get(&format!("/saml/slo?{q}"), Some(&cookie)).await;
+    assert_eq!(p.status, 303);
+    let to = p.location.unwrap();
+    let (base, query) = to.split_once('?').unwrap();
+    assert_eq!(base, "https://sp.example.es/slo");
+    let m = binding::redirect_decode(query, "SAMLResponse", 65_536).unwrap();
+    assert_eq!(m.relay_state.as_deref(), Some("back"));
+    let (alg, sig, signed) = m.signature.unwrap();
+    let idp = f.server.state.keys.active(JwsAlg::RS256).unwrap();
+    binding::verify_redirect(&alg, &sig, &signed, &[idp.certificate_der().to_vec()]).unwrap();
+    assert!(m.xml.contains("InResponseTo=\"_lo3\""));
+    assert_eq!(
+        status_of(&m.xml),
+        "urn:oasis:names:tc:SAML:2.0:status:Success"
+    );
+    let ended = engine.store.session(&session.id).await.unwrap().unwrap();
+    assert!(ended.ended_at.is_some());
+    // Replayed: refused.
+    assert_eq!(
+        f.get(&format!("/saml/slo?{q}"), Some(&cookie)).await.status,
+        400
+    );
+}
