@@ -11,6 +11,7 @@
 
 pub mod binding;
 pub mod config;
+pub mod encrypt;
 pub mod error;
 pub mod metadata;
 pub mod request;

@@ -114,6 +114,14 @@ impl SpSettings {
             .collect()
     }
 
+    /// The encryption certificates, decoded.
+    pub fn encryption_der(&self) -> Vec<Vec<u8>> {
+        self.encryption_certificates
+            .iter()
+            .filter_map(|c| base64::engine::general_purpose::STANDARD.decode(c).ok())
+            .collect()
+    }
+
     /// The HTTP-POST ACS endpoint a request names: by URL (which must be registered), by
     /// index, or the default (the `isDefault` one, else the first).
     pub fn acs_for(&self, url: Option<&str>, index: Option<u16>) -> Option<&AcsEndpoint> {

@@ -579,7 +579,15 @@ async fn success(
         lifetime_secs: state.config.saml.assertion_lifetime_secs,
         skew_secs: state.config.saml.clock_skew_secs,
     };
-    let assertion = response::assertion(&statement, &key)?;
+    let mut assertion = response::assertion(&statement, &key)?;
+    if settings.encrypt_assertions {
+        let cert = settings
+            .encryption_der()
+            .into_iter()
+            .next()
+            .ok_or_else(|| SamlError::internal("no encryption certificate registered"))?;
+        assertion = super::encrypt::encrypted_assertion(&assertion, &cert)?;
+    }
     let xml = response::response(&idp, &pending.acs, &req.id, Ok(&assertion), now, &key)?;
     state
         .engine

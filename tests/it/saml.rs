@@ -27,13 +27,18 @@ struct Fixture {
 
 /// A deployment with one SP (test key), Lucía registered and active, and the server up.
 async fn fixture() -> Fixture {
+    fixture_with(&[]).await
+}
+
+/// Like [`fixture`], with more `admin sp add` options.
+async fn fixture_with(sp_options: &[&str]) -> Fixture {
     let d = journey_deployment("");
     let ring = KeyRing::in_memory(chrono::Utc::now()).unwrap();
     let sp_key = ring.active(JwsAlg::RS256).unwrap();
     let cert = base64::engine::general_purpose::STANDARD.encode(sp_key.certificate_der());
     let md = d.dir.path().join("sp.xml");
     std::fs::write(&md, sp_metadata(SP, &cert)).unwrap();
-    d.cli_ok(&[
+    let mut add = vec![
         "admin",
         "sp",
         "add",
@@ -41,7 +46,9 @@ async fn fixture() -> Fixture {
         md.to_str().unwrap(),
         "--min-level",
         "low",
-    ]);
+    ];
+    add.extend_from_slice(sp_options);
+    d.cli_ok(&add);
     let args = register_args("12345678Z");
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     d.cli_ok(&args);
@@ -828,4 +835,105 @@ async fn saml_sp_initiated_logout_ends_the_session_and_answers_signed() {
         f.get(&format!("/saml/slo?{q}"), Some(&cookie)).await.status,
         400
     );
+}
+
+/// Runs xmlsec1 with `args` and the document `xml_text`; returns stdout.
+fn xmlsec1(dir: &std::path::Path, args: &[&str], xml_text: &str) -> String {
+    let doc = dir.join("in.xml");
+    std::fs::write(&doc, xml_text).unwrap();
+    let out = std::process::Command::new("xmlsec1")
+        .args(args)
+        .arg(&doc)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "xmlsec1 {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[tokio::test]
+async fn saml_encrypted_assertions_open_with_the_sp_key_and_keep_their_signature() {
+    let f = fixture_with(&["--encrypt"]).await;
+    let (session, cookie) = f
+        .session(
+            &[AuthMethod::Pwd, AuthMethod::Sms],
+            LevelOfAssurance::Substantial,
+        )
+        .await;
+    let r = Req::new();
+    let q = f.redirect_query(&r.xml(&f.sp_key), None);
+    let (xml_text, _) = answer(&f.get(&format!("/saml/sso?{q}"), Some(&cookie)).await);
+    assert_eq!(
+        status_of(&xml_text),
+        "urn:oasis:names:tc:SAML:2.0:status:Success"
+    );
+    assert!(xml_text.contains("EncryptedAssertion"));
+    assert!(!xml_text.contains("12345678Z") && !xml_text.contains("AuthnStatement"));
+    if !have_xmlsec1() {
+        return;
+    }
+    let dir = f.d.dir.path();
+    xmlsec1_verify(
+        dir,
+        &xml_text,
+        &f.idp_cert_pem(),
+        "urn:oasis:names:tc:SAML:2.0:protocol:Response",
+        "/*/*[local-name()='Signature']",
+    );
+    let sp_pem = dir.join("sp.key");
+    let pem = f.sp_key.pkey().private_key_to_pem_pkcs8().unwrap();
+    std::fs::write(&sp_pem, pem).unwrap();
+    let decrypted = xmlsec1(
+        dir,
+        &["--decrypt", "--privkey-pem", sp_pem.to_str().unwrap()],
+        &xml_text,
+    );
+    assert!(decrypted.contains(&format!("SessionIndex=\"{}\"", session.id.as_str())));
+    assert!(decrypted.contains("ES/ES/12345678Z"));
+    xmlsec1_verify(
+        dir,
+        &decrypted,
+        &f.idp_cert_pem(),
+        "urn:oasis:names:tc:SAML:2.0:assertion:Assertion",
+        "//*[local-name()='Assertion']/*[local-name()='Signature']",
+    );
+}
+
+#[tokio::test]
+async fn saml_an_sp_may_get_ecdsa_signatures() {
+    let f = fixture_with(&["--sign-with-ec"]).await;
+    let (session, cookie) = f
+        .session(
+            &[AuthMethod::Pwd, AuthMethod::Sms],
+            LevelOfAssurance::Substantial,
+        )
+        .await;
+    let r = Req::new();
+    let q = f.redirect_query(&r.xml(&f.sp_key), None);
+    let (xml_text, _) = answer(&f.get(&format!("/saml/sso?{q}"), Some(&cookie)).await);
+    assert!(xml_text.contains("http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"));
+    assert!(!xml_text.contains("rsa-sha256"));
+    if have_xmlsec1() {
+        let ec = f.server.state.keys.active(JwsAlg::ES256).unwrap();
+        let pem = ec.certificate_pem().unwrap();
+        let dir = f.d.dir.path();
+        xmlsec1_verify(
+            dir,
+            &xml_text,
+            &pem,
+            "urn:oasis:names:tc:SAML:2.0:protocol:Response",
+            "/*/*[local-name()='Signature']",
+        );
+        xmlsec1_verify(
+            dir,
+            &xml_text,
+            &pem,
+            "urn:oasis:names:tc:SAML:2.0:assertion:Assertion",
+            "//*[local-name()='Assertion']/*[local-name()='Signature']",
+        );
+    }
+    assert!(xml_text.contains(session.id.as_str()));
 }
