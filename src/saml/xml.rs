@@ -84,7 +84,23 @@ pub fn checked_text(bytes: &[u8], max: usize) -> Result<String, SamlError> {
     }
     // roxmltree refuses DTDs by default and is strict about well-formedness, where libxml2
     // (inside xmlsec) would try to recover.
-    roxmltree::Document::parse(text).map_err(|e| SamlError::malformed(format!("XML: {e}")))?;
+    let doc =
+        roxmltree::Document::parse(text).map_err(|e| SamlError::malformed(format!("XML: {e}")))?;
+    // Comments are left out of the canonical form a signature covers, so a comment inside a
+    // signed value lets two readers see two values: no SAML message needs one.
+    if doc.descendants().any(|n| n.is_comment() || n.is_pi()) {
+        return Err(SamlError::malformed(
+            "comments and processing instructions are refused",
+        ));
+    }
+    // One ID, one element: a duplicate is how signature wrapping points two readers at two
+    // elements.
+    let mut ids = std::collections::HashSet::new();
+    for id in doc.descendants().filter_map(|n| n.attribute("ID")) {
+        if !ids.insert(id) {
+            return Err(SamlError::malformed("duplicate ID"));
+        }
+    }
     Ok(text.to_owned())
 }
 
@@ -252,6 +268,10 @@ mod tests {
         assert!(checked_text(b"<r>ok</r>", 1000).is_ok());
         assert!(checked_text(b"<r>ok</r>", 5).is_err());
         assert!(checked_text(b"<r>unclosed", 1000).is_err());
+        assert!(checked_text(b"<r><v>a<!---->b</v></r>", 1000).is_err());
+        assert!(checked_text(b"<r><v>ab</v></r>", 1000).is_ok());
+        assert!(checked_text(b"<r ID=\"_a\"><v ID=\"_a\"/></r>", 1000).is_err());
+        assert!(checked_text(b"<r ID=\"_a\"><v ID=\"_b\"/></r>", 1000).is_ok());
     }
 
     #[test]

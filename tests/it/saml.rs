@@ -937,3 +937,57 @@ async fn saml_an_sp_may_get_ecdsa_signatures() {
     }
     assert!(xml_text.contains(session.id.as_str()));
 }
+
+#[tokio::test]
+async fn saml_comments_in_signed_values_and_duplicate_ids_are_refused() {
+    let f = fixture().await;
+    let (_, cookie) = f
+        .session(
+            &[AuthMethod::Pwd, AuthMethod::Sms],
+            LevelOfAssurance::Substantial,
+        )
+        .await;
+    // A comment inside the signed Issuer (the signature, over exclusive c14n without
+    // comments, still verifies): refused; the same request without it: accepted.
+    let mut r = Req::new();
+    r.signature = true;
+    let commented = r.xml(&f.sp_key).replace(
+        "<saml:Issuer>https://sp.example.es</saml:Issuer>",
+        "<saml:Issuer>https://sp.example.es<!-- x --></saml:Issuer>",
+    );
+    assert_eq!(
+        f.post_sso(&f.signed(&commented), None, Some(&cookie))
+            .await
+            .status,
+        400
+    );
+    let mut r = Req::new();
+    r.signature = true;
+    assert_eq!(
+        f.post_sso(&f.signed(&r.xml(&f.sp_key)), None, Some(&cookie))
+            .await
+            .status,
+        200
+    );
+    // A second element carrying the request's ID: refused; another ID: accepted.
+    for (dup, status) in [(true, 400), (false, 200)] {
+        let mut r = Req::new();
+        r.signature = true;
+        let other = if dup {
+            r.id.clone()
+        } else {
+            format!("{}x", r.id)
+        };
+        let x = r.xml(&f.sp_key).replace(
+            "<eidas:SPType>",
+            &format!("<eidas:Other xmlns:eidas=\"http://eidas.europa.eu/saml-extensions\" ID=\"{other}\"/><eidas:SPType>"),
+        );
+        // Signed as it is: the signature covers the duplicate too.
+        let signed = f.signed(&x);
+        assert_eq!(
+            f.post_sso(&signed, None, Some(&cookie)).await.status,
+            status,
+            "dup={dup}"
+        );
+    }
+}
