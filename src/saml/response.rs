@@ -185,3 +185,38 @@ pub fn logout_response(
         None => Ok(unsigned),
     }
 }
+
+/// A LogoutRequest from this IdP to an SP (propagating a logout), for the persistent NameID
+/// and the SSO session's index. With `key` it carries an enveloped signature (HTTP-POST).
+pub fn logout_request(
+    idp: &str,
+    destination: &str,
+    id: &str,
+    name_id: &str,
+    session_index: &str,
+    now: DateTime<Utc>,
+    key: Option<&SigningKey>,
+) -> Result<String, SamlError> {
+    let e = xml::escape;
+    let sig = key
+        .map(|k| xml::signature_template(id, k))
+        .unwrap_or_default();
+    let unsigned = format!(
+        "<samlp:LogoutRequest xmlns:samlp=\"{NS_SAMLP}\" xmlns:saml=\"{NS_SAML}\" ID=\"{id}\" \
+         Version=\"2.0\" IssueInstant=\"{now}\" Destination=\"{dest}\">\
+         <saml:Issuer>{idp}</saml:Issuer>{sig}\
+         <saml:NameID Format=\"urn:oasis:names:tc:SAML:2.0:nameid-format:persistent\" \
+         NameQualifier=\"{idp}\">{name_id}</saml:NameID>\
+         <samlp:SessionIndex>{si}</samlp:SessionIndex></samlp:LogoutRequest>",
+        id = e(id),
+        now = xml::instant(now),
+        dest = e(destination),
+        idp = e(idp),
+        name_id = e(name_id),
+        si = e(session_index),
+    );
+    match key {
+        Some(k) => xml::sign(&unsigned, k),
+        None => Ok(unsigned),
+    }
+}

@@ -2,8 +2,11 @@
 //! naming the citizen (NameID) and the SSO session (SessionIndex) ends that session, and a
 //! signed LogoutResponse goes back to the SP's SingleLogoutService.
 //!
-//! Not yet: propagating the logout to the session's other SAML SPs (front-channel
-//! LogoutRequests) and to its OIDC clients, and IdP-initiated logout from the account page.
+//! Before answering, the logout is propagated to the session's other SAML SPs: the browser
+//! carries a signed LogoutRequest to each in turn and comes back with its LogoutResponse.
+//!
+//! Not yet: propagation to the session's OIDC clients, and IdP-initiated logout from the
+//! account page.
 
 use super::Endpoints;
 use super::binding;
@@ -13,8 +16,9 @@ use super::sp::{NAMEID_PERSISTENT, NAMEID_UNSPECIFIED, SpSettings};
 use super::sso::{Received, fresh, verified_message};
 use super::xml::{self, BINDING_POST, BINDING_REDIRECT, NS_SAML, NS_SAMLP};
 use crate::core::audit::Outcome;
+use crate::core::citizen::CitizenId;
 use crate::core::engine::Actor;
-use crate::core::keys::JwsAlg;
+use crate::core::keys::{JwsAlg, SigningKey};
 use crate::core::relying_party::RelyingParty;
 use crate::core::session::{SessionCookie, SessionId, SsoSession};
 use crate::web::AppState;
@@ -26,13 +30,15 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// The form of the HTTP-POST binding.
 #[derive(Debug, Deserialize)]
 pub struct PostForm {
     #[serde(rename = "SAMLRequest")]
-    saml_request: String,
+    saml_request: Option<String>,
+    #[serde(rename = "SAMLResponse")]
+    saml_response: Option<String>,
     #[serde(rename = "RelayState")]
     relay_state: Option<String>,
 }
@@ -87,16 +93,22 @@ pub fn parse(verified: &str) -> Result<LogoutRequest, SamlError> {
 /// `GET /saml/slo`: HTTP-Redirect binding.
 pub async fn slo_redirect(State(state): State<AppState>, tr: Tr, parts: Parts) -> Response {
     let raw = parts.uri.query().unwrap_or_default();
+    let is_response = raw.split('&').any(|p| p.starts_with("SAMLResponse="));
+    let param = if is_response {
+        "SAMLResponse"
+    } else {
+        "SAMLRequest"
+    };
     let received =
-        binding::redirect_decode(raw, "SAMLRequest", state.config.saml.max_message_bytes).map(
-            |m| Received {
+        binding::redirect_decode(raw, param, state.config.saml.max_message_bytes).map(|m| {
+            Received {
                 xml: m.xml,
                 relay_state: m.relay_state,
                 redirect_signature: m.signature,
                 post: false,
-            },
-        );
-    finish(&state, tr, &parts, received).await
+            }
+        });
+    finish(&state, tr, &parts, received, is_response).await
 }
 
 /// `POST /saml/slo`: HTTP-POST binding.
@@ -106,14 +118,16 @@ pub async fn slo_post(
     parts: Parts,
     Form(form): Form<PostForm>,
 ) -> Response {
-    let received = binding::post_decode(&form.saml_request, state.config.saml.max_message_bytes)
-        .map(|xml| Received {
+    let is_response = form.saml_response.is_some();
+    let value = form.saml_response.or(form.saml_request).unwrap_or_default();
+    let received =
+        binding::post_decode(&value, state.config.saml.max_message_bytes).map(|xml| Received {
             xml,
             relay_state: form.relay_state,
             redirect_signature: None,
             post: true,
         });
-    finish(&state, tr, &parts, received).await
+    finish(&state, tr, &parts, received, is_response).await
 }
 
 async fn finish(
@@ -121,8 +135,10 @@ async fn finish(
     tr: Tr,
     parts: &Parts,
     received: Result<Received, SamlError>,
+    is_response: bool,
 ) -> Response {
     let result = match received {
+        Ok(r) if is_response => resume_propagation(state, r).await,
         Ok(r) => logout(state, parts, r).await,
         Err(e) => Err(e),
     };
@@ -208,6 +224,7 @@ async fn logout(state: &AppState, parts: &Parts, r: Received) -> Result<Response
         candidates.push(c.session.id.clone());
     }
     let mut ended = Vec::new();
+    let mut ended_sessions = Vec::new();
     for sid in candidates {
         let Some(session) = state.engine.store.session(&sid).await? else {
             continue;
@@ -221,6 +238,7 @@ async fn logout(state: &AppState, parts: &Parts, r: Received) -> Result<Response
             && state.engine.logout(&sid, &Actor::system()).await?.is_some()
         {
             ended.push(sid);
+            ended_sessions.push(session);
         }
     }
     let detail = serde_json::json!({ "sp": rp.id, "sessions_ended": ended.len() });
@@ -234,14 +252,36 @@ async fn logout(state: &AppState, parts: &Parts, r: Received) -> Result<Response
     }
     state.engine.audit(event).await?;
 
-    let mut res = answer(
-        state,
-        &settings,
-        &req,
-        &binding_uri,
-        &location,
-        relay.as_deref(),
-    )?;
+    let answer = FinalAnswer {
+        sign_with_ec: settings.sign_with_ec,
+        binding: binding_uri,
+        location,
+        in_response_to: req.id.clone(),
+        relay,
+    };
+    let mut res = match ended_sessions.first() {
+        Some(first) => {
+            let mut remaining: Vec<String> = first
+                .relying_parties
+                .iter()
+                .filter(|v| v.protocol == "saml" && v.rp_id != rp.id)
+                .map(|v| v.rp_id.clone())
+                .collect();
+            remaining.dedup();
+            next_hop(
+                state,
+                Propagation {
+                    session_id: first.id.clone(),
+                    citizen_id: first.citizen_id,
+                    remaining,
+                    waiting: None,
+                    answer,
+                },
+            )
+            .await?
+        }
+        None => final_answer(state, &answer)?,
+    };
     if current.is_some_and(|c| ended.contains(&c.session.id)) {
         let https = parts
             .extensions
@@ -254,15 +294,19 @@ async fn logout(state: &AppState, parts: &Parts, r: Received) -> Result<Response
     Ok(res)
 }
 
-fn answer(
+/// Sends `param` (`SAMLRequest` or `SAMLResponse`) to `location` over `binding_uri`: over
+/// HTTP-POST with an enveloped signature, over HTTP-Redirect with the query signed. `build`
+/// makes the XML, with the key when it must carry an enveloped signature.
+fn deliver(
     state: &AppState,
-    settings: &SpSettings,
-    req: &LogoutRequest,
+    sign_with_ec: bool,
     binding_uri: &str,
     location: &str,
+    param: &str,
     relay: Option<&str>,
+    build: impl Fn(Option<&SigningKey>) -> Result<String, SamlError>,
 ) -> Result<Response, SamlError> {
-    let alg = if settings.sign_with_ec {
+    let alg = if sign_with_ec {
         JwsAlg::ES256
     } else {
         JwsAlg::RS256
@@ -271,19 +315,17 @@ fn answer(
         .keys
         .active(alg)
         .ok_or_else(|| SamlError::internal("no active signing key"))?;
-    let idp = Endpoints::new(&state.issuer).entity_id;
-    let now = state.engine.clock.now();
     if binding_uri == BINDING_POST {
-        let xml_text = response::logout_response(&idp, location, &req.id, now, Some(&key))?;
-        let (html, csp) = binding::post_form(location, "SAMLResponse", &xml_text, relay)?;
+        let xml_text = build(Some(&key))?;
+        let (html, csp) = binding::post_form(location, param, &xml_text, relay)?;
         let mut res = ([(header::CACHE_CONTROL, "no-store")], Html(html)).into_response();
         let csp = HeaderValue::from_str(&csp).map_err(SamlError::internal)?;
         res.headers_mut()
             .insert(header::CONTENT_SECURITY_POLICY, csp);
         Ok(res)
     } else {
-        let xml_text = response::logout_response(&idp, location, &req.id, now, None)?;
-        let query = binding::redirect_encode("SAMLResponse", &xml_text, relay, &key)?;
+        let xml_text = build(None)?;
+        let query = binding::redirect_encode(param, &xml_text, relay, &key)?;
         let sep = if location.contains('?') { '&' } else { '?' };
         Ok((
             StatusCode::SEE_OTHER,
@@ -294,4 +336,128 @@ fn answer(
         )
             .into_response())
     }
+}
+
+/// The LogoutResponse owed to the SP that started the logout.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct FinalAnswer {
+    sign_with_ec: bool,
+    binding: String,
+    location: String,
+    in_response_to: String,
+    relay: Option<String>,
+}
+
+/// A logout being propagated to the other SAML SPs of the session, one browser round trip
+/// each, before the initiator gets its answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Propagation {
+    session_id: SessionId,
+    citizen_id: CitizenId,
+    remaining: Vec<String>,
+    waiting: Option<(String, String)>,
+    answer: FinalAnswer,
+}
+
+const PROPAGATION_TTL: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
+fn final_answer(state: &AppState, a: &FinalAnswer) -> Result<Response, SamlError> {
+    let idp = Endpoints::new(&state.issuer).entity_id;
+    let now = state.engine.clock.now();
+    deliver(
+        state,
+        a.sign_with_ec,
+        &a.binding,
+        &a.location,
+        "SAMLResponse",
+        a.relay.as_deref(),
+        |key| response::logout_response(&idp, &a.location, &a.in_response_to, now, key),
+    )
+}
+
+/// Sends the next LogoutRequest of a propagation, or the initiator's answer when none is left.
+async fn next_hop(state: &AppState, mut p: Propagation) -> Result<Response, SamlError> {
+    while let Some(sp_id) = p.remaining.pop() {
+        let Some(rp) = state.engine.store.relying_party(&sp_id).await? else {
+            continue;
+        };
+        let Some(settings) = SpSettings::of(&rp)? else {
+            continue;
+        };
+        let Some((binding_uri, location)) = rp
+            .logout
+            .saml_slo
+            .iter()
+            .find(|(b, _)| b == BINDING_REDIRECT)
+            .or_else(|| rp.logout.saml_slo.first())
+            .cloned()
+        else {
+            continue;
+        };
+        let id = xml::new_id()?;
+        // The persistent pairwise NameID; an SP that got a transient one finds the session by
+        // its SessionIndex.
+        let name_id = state
+            .engine
+            .codes
+            .hash(p.citizen_id, "saml-pairwise", &rp.id)
+            .map_err(SamlError::internal)?;
+        p.waiting = Some((rp.id.clone(), id.clone()));
+        let key = crate::core::random::token(24).map_err(SamlError::internal)?;
+        let bytes = serde_json::to_vec(&p).map_err(SamlError::internal)?;
+        state
+            .engine
+            .ephemeral
+            .put(&format!("saml:slo:{key}"), &bytes, PROPAGATION_TTL)
+            .await?;
+        let idp = Endpoints::new(&state.issuer).entity_id;
+        let now = state.engine.clock.now();
+        let session_index = p.session_id.as_str().to_owned();
+        return deliver(
+            state,
+            settings.sign_with_ec,
+            &binding_uri,
+            &location,
+            "SAMLRequest",
+            Some(&key),
+            |k| response::logout_request(&idp, &location, &id, &name_id, &session_index, now, k),
+        );
+    }
+    final_answer(state, &p.answer)
+}
+
+/// A LogoutResponse from an SP we sent a LogoutRequest to: check it and go on.
+async fn resume_propagation(state: &AppState, r: Received) -> Result<Response, SamlError> {
+    let (verified, _id, rp, _settings, relay) = verified_message(state, r).await?;
+    let doc = xml::parse(&verified)?;
+    let root = doc.root_element();
+    if !xml::is(root, NS_SAMLP, "LogoutResponse") {
+        return Err(SamlError::malformed("not a LogoutResponse"));
+    }
+    let endpoints = Endpoints::new(&state.issuer);
+    if root.attribute("Destination") != Some(endpoints.slo.as_str()) {
+        return Err(SamlError::refused("Destination is not this endpoint"));
+    }
+    let key = format!(
+        "saml:slo:{}",
+        relay.ok_or_else(|| SamlError::refused("no RelayState"))?
+    );
+    let Some(bytes) = state.engine.ephemeral.get(&key).await? else {
+        return Err(SamlError::refused("no logout in progress"));
+    };
+    let p: Propagation = serde_json::from_slice(&bytes).map_err(SamlError::internal)?;
+    let expected = p
+        .waiting
+        .as_ref()
+        .map(|(sp, id)| (sp.as_str(), id.as_str()));
+    if expected
+        != Some((
+            rp.id.as_str(),
+            root.attribute("InResponseTo").unwrap_or_default(),
+        ))
+    {
+        return Err(SamlError::refused("not the answer to our LogoutRequest"));
+    }
+    state.engine.ephemeral.delete(&key).await?;
+    next_hop(state, p).await
 }

@@ -991,3 +991,126 @@ async fn saml_comments_in_signed_values_and_duplicate_ids_are_refused() {
         );
     }
 }
+
+#[tokio::test]
+async fn saml_logout_is_propagated_to_the_other_sps_of_the_session() {
+    let f = fixture().await;
+    // A second SP with its own key.
+    const SP2: &str = "https://sp2.example.es";
+    let ring = KeyRing::in_memory(chrono::Utc::now()).unwrap();
+    let sp2_key = ring.active(JwsAlg::RS256).unwrap();
+    let cert = base64::engine::general_purpose::STANDARD.encode(sp2_key.certificate_der());
+    let md = f.d.dir.path().join("sp2.xml");
+    std::fs::write(&md, sp_metadata(SP2, &cert)).unwrap();
+    f.d.cli_ok(&[
+        "admin",
+        "sp",
+        "add",
+        "--metadata",
+        md.to_str().unwrap(),
+        "--min-level",
+        "low",
+    ]);
+
+    let (session, cookie) = f
+        .session(
+            &[AuthMethod::Pwd, AuthMethod::Sms],
+            LevelOfAssurance::Substantial,
+        )
+        .await;
+    // SSO to both SPs in the same session.
+    let r = Req::new();
+    let q = f.redirect_query(&r.xml(&f.sp_key), None);
+    let (xml1, _) = answer(&f.get(&format!("/saml/sso?{q}"), Some(&cookie)).await);
+    let r2 = Req::new();
+    let x2 = r2
+        .xml(&sp2_key)
+        .replace(
+            "<saml:Issuer>https://sp.example.es</saml:Issuer>",
+            &format!("<saml:Issuer>{SP2}</saml:Issuer>"),
+        )
+        .replace("https://sp.example.es/acs", &format!("{SP2}/acs"));
+    let q2 = binding::redirect_encode("SAMLRequest", &x2, None, &sp2_key).unwrap();
+    answer(&f.get(&format!("/saml/sso?{q2}"), Some(&cookie)).await);
+    let name_id = roxmltree::Document::parse(&xml1)
+        .unwrap()
+        .descendants()
+        .find(|n| n.has_tag_name("NameID"))
+        .and_then(|n| n.text())
+        .unwrap()
+        .to_owned();
+
+    // SP 1 logs out: the browser is sent to SP 2 with a signed LogoutRequest.
+    let q = binding::redirect_encode(
+        "SAMLRequest",
+        &logout_request("_lo9", &name_id, session.id.as_str()),
+        Some("sp1-state"),
+        &f.sp_key,
+    )
+    .unwrap();
+    let p = f.get(&format!("/saml/slo?{q}"), Some(&cookie)).await;
+    assert_eq!(p.status, 303);
+    let to = p.location.unwrap();
+    let (base, query) = to.split_once('?').unwrap();
+    assert_eq!(base, format!("{SP2}/slo"));
+    let m = binding::redirect_decode(query, "SAMLRequest", 65_536).unwrap();
+    let (alg, sig, signed) = m.signature.unwrap();
+    let idp = f.server.state.keys.active(JwsAlg::RS256).unwrap();
+    binding::verify_redirect(&alg, &sig, &signed, &[idp.certificate_der().to_vec()]).unwrap();
+    assert!(m.xml.contains(&format!(
+        "<samlp:SessionIndex>{}</samlp:SessionIndex>",
+        session.id.as_str()
+    )));
+    let request_id = roxmltree::Document::parse(&m.xml)
+        .unwrap()
+        .root_element()
+        .attribute("ID")
+        .unwrap()
+        .to_owned();
+    let relay = m.relay_state.unwrap();
+    let ended = f
+        .server
+        .state
+        .engine
+        .store
+        .session(&session.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(ended.ended_at.is_some());
+
+    // SP 2 answers; a LogoutResponse for another request is refused first.
+    let logout_response = |irt: &str, id: &str| {
+        format!(
+            "<samlp:LogoutResponse xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" \
+             ID=\"{id}\" Version=\"2.0\" IssueInstant=\"{now}\" Destination=\"http://localhost:8080/saml/slo\" InResponseTo=\"{irt}\">\
+             <saml:Issuer>{SP2}</saml:Issuer><samlp:Status><samlp:StatusCode Value=\"urn:oasis:names:tc:SAML:2.0:status:Success\"/></samlp:Status>\
+             </samlp:LogoutResponse>",
+            now = xml::instant(chrono::Utc::now()),
+        )
+    };
+    let wrong = binding::redirect_encode(
+        "SAMLResponse",
+        &logout_response("_other", "_r1"),
+        Some(&relay),
+        &sp2_key,
+    )
+    .unwrap();
+    assert_eq!(f.get(&format!("/saml/slo?{wrong}"), None).await.status, 400);
+    let right = binding::redirect_encode(
+        "SAMLResponse",
+        &logout_response(&request_id, "_r2"),
+        Some(&relay),
+        &sp2_key,
+    )
+    .unwrap();
+    let p = f.get(&format!("/saml/slo?{right}"), None).await;
+    // Then SP 1 gets its LogoutResponse, with its RelayState.
+    assert_eq!(p.status, 303, "{}", p.body);
+    let to = p.location.unwrap();
+    let (base, query) = to.split_once('?').unwrap();
+    assert_eq!(base, "https://sp.example.es/slo");
+    let m = binding::redirect_decode(query, "SAMLResponse", 65_536).unwrap();
+    assert!(m.xml.contains("InResponseTo=\"_lo9\""));
+    assert_eq!(m.relay_state.as_deref(), Some("sp1-state"));
+}
