@@ -273,6 +273,9 @@ async fn verify(state: &AppState, r: Received) -> Result<Pending, SamlError> {
     {
         return Err(SamlError::refused("only HTTP-POST responses are offered"));
     }
+    if req.sp_type.is_some_and(|t| t != settings.sp_type) {
+        return Err(SamlError::refused("SPType differs from the registration"));
+    }
     let acs = settings
         .acs_for(req.acs_url.as_deref(), req.acs_index)
         .ok_or_else(|| SamlError::refused("AssertionConsumerService not in the metadata"))?

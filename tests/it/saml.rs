@@ -1114,3 +1114,26 @@ async fn saml_logout_is_propagated_to_the_other_sps_of_the_session() {
     assert!(m.xml.contains("InResponseTo=\"_lo9\""));
     assert_eq!(m.relay_state.as_deref(), Some("sp1-state"));
 }
+
+#[tokio::test]
+async fn saml_an_sp_type_other_than_the_registered_one_is_refused() {
+    let f = fixture().await;
+    let (_, cookie) = f
+        .session(
+            &[AuthMethod::Pwd, AuthMethod::Sms],
+            LevelOfAssurance::Substantial,
+        )
+        .await;
+    for (sp_type, status) in [("private", 400), ("public", 200)] {
+        let r = Req::new();
+        let x = r.xml(&f.sp_key).replace(
+            "<eidas:SPType>public</eidas:SPType>",
+            &format!("<eidas:SPType>{sp_type}</eidas:SPType>"),
+        );
+        let q = f.redirect_query(&x, None);
+        assert_eq!(
+            f.get(&format!("/saml/sso?{q}"), Some(&cookie)).await.status,
+            status
+        );
+    }
+}
