@@ -1137,3 +1137,72 @@ async fn saml_an_sp_type_other_than_the_registered_one_is_refused() {
         );
     }
 }
+
+#[tokio::test]
+async fn saml_logout_over_post_needs_the_enveloped_signature() {
+    let f = fixture().await;
+    let (session, cookie) = f
+        .session(
+            &[AuthMethod::Pwd, AuthMethod::Sms],
+            LevelOfAssurance::Substantial,
+        )
+        .await;
+    let r = Req::new();
+    let q = f.redirect_query(&r.xml(&f.sp_key), None);
+    let (xml1, _) = answer(&f.get(&format!("/saml/sso?{q}"), Some(&cookie)).await);
+    let name_id = roxmltree::Document::parse(&xml1)
+        .unwrap()
+        .descendants()
+        .find(|n| n.has_tag_name("NameID"))
+        .and_then(|n| n.text())
+        .unwrap()
+        .to_owned();
+    let post = |xml_text: String| {
+        let b64 = base64::engine::general_purpose::STANDARD.encode(xml_text);
+        f.client
+            .post(format!("{}/saml/slo", f.base()))
+            .header("cookie", cookie.clone())
+            .form(&[("SAMLRequest", b64.as_str()), ("RelayState", "r")])
+            .send()
+    };
+    let with_template = |id: &str| {
+        logout_request(id, &name_id, session.id.as_str()).replace(
+            "<saml:NameID",
+            &format!("{}<saml:NameID", xml::signature_template(id, &f.sp_key)),
+        )
+    };
+    // Unsigned: refused, the session lives on.
+    let res = post(logout_request("_lp1", &name_id, session.id.as_str()))
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 400);
+    let engine = &f.server.state.engine;
+    assert!(
+        engine
+            .store
+            .session(&session.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .ended_at
+            .is_none()
+    );
+    // Signed: the session ends and the answer goes to the SP's (Redirect) SLO endpoint.
+    let res = post(f.signed(&with_template("_lp2"))).await.unwrap();
+    assert_eq!(res.status().as_u16(), 303);
+    let to = res.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        to.starts_with("https://sp.example.es/slo?SAMLResponse="),
+        "{to}"
+    );
+    assert!(
+        engine
+            .store
+            .session(&session.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .ended_at
+            .is_some()
+    );
+}
