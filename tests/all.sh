@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 . deploy/lib/common.sh
 
 # chromium + chromium-driver: the headless browser walk of the citizen journey.
-ensure_debian_packages "${BUILD_PACKAGES[@]}" postgresql redis-server python3 chromium chromium-driver
+ensure_debian_packages "${BUILD_PACKAGES[@]}" postgresql redis-server python3 chromium chromium-driver xmlsec1
 
 work=$(mktemp -d /tmp/pasarela-test.XXXXXX)
 pg_data="$work/pg"

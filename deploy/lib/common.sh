@@ -20,7 +20,7 @@ ensure_debian_packages() {
 }
 
 # Packages needed to build pasarela itself.
-BUILD_PACKAGES=(pkg-config libssl-dev ca-certificates)
+BUILD_PACKAGES=(pkg-config libssl-dev ca-certificates libxmlsec1-dev libclang-dev)
 
 # The newest PostgreSQL server binaries Debian installed.
 pg_bindir() {

@@ -61,6 +61,11 @@ pub enum AdminCommand {
     },
     /// List the audit trail, or `audit verify` to check its hash chain.
     Audit(super::audit::AuditArgs),
+    /// SAML service providers: add (from metadata), list, show, remove.
+    Sp {
+        #[command(subcommand)]
+        command: super::sp::SpCommand,
+    },
 }
 
 fn init_logging(config: &Config) {
@@ -114,6 +119,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     super::letter::run(command, &services.engine).await
                 }
                 AdminCommand::Audit(args) => super::audit::run(args, &services.engine).await,
+                AdminCommand::Sp { command } => super::sp::run(command, &services.engine).await,
             }
         }
     }

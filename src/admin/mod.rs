@@ -9,3 +9,4 @@ pub mod dev;
 pub mod keys;
 pub mod letter;
 pub mod output;
+pub mod sp;

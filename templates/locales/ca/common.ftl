@@ -13,3 +13,6 @@ dev-sms-empty = Encara no s'ha enviat cap SMS.
 dev-sms-to = Destinatari
 dev-sms-text = Text
 dev-sms-sent-at = Enviat
+
+# SAML: a request that cannot be answered to the service.
+error-saml-request = La sol·licitud del servei no és vàlida o no s'ha pogut verificar. Torneu al servei i torneu-ho a provar.

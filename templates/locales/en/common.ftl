@@ -13,3 +13,6 @@ dev-sms-empty = No SMS has been sent yet.
 dev-sms-to = To
 dev-sms-text = Text
 dev-sms-sent-at = Sent
+
+# SAML: a request that cannot be answered to the service.
+error-saml-request = The service's request is not valid or could not be verified. Go back to the service and try again.

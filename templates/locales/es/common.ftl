@@ -13,3 +13,6 @@ dev-sms-empty = Todavía no se ha enviado ningún SMS.
 dev-sms-to = Destinatario
 dev-sms-text = Texto
 dev-sms-sent-at = Enviado
+
+# SAML: a request that cannot be answered to the service.
+error-saml-request = La solicitud del servicio no es válida o no se ha podido verificar. Vuelva al servicio e inténtelo de nuevo.

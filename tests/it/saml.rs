@@ -1,0 +1,1208 @@
+//! The SAML 2.0 IdP against the running server: metadata, SSO over both bindings with crafted
+//! AuthnRequests signed by a test SP key, and refused fixtures each paired with an accepted
+//! one that differs only by the defect. Signatures of answers are checked with Debian's
+//! `xmlsec1` when it is installed.
+
+use crate::support::*;
+use base64::Engine as _;
+use pasarela::core::engine::Actor;
+use pasarela::core::identifier::Identifier;
+use pasarela::core::keys::{JwsAlg, KeyRing, SigningKey};
+use pasarela::core::level::{AuthMethod, LevelOfAssurance};
+use pasarela::core::session::{SessionCookie, SsoSession};
+use pasarela::saml::{binding, xml};
+use pasarela::server::Running;
+use std::sync::Arc;
+
+const SP: &str = "https://sp.example.es";
+const DEST: &str = "http://localhost:8080/saml/sso";
+
+struct Fixture {
+    d: Deployment,
+    server: Running,
+    sp_key: Arc<SigningKey>,
+    citizen: pasarela::core::citizen::Citizen,
+    client: reqwest::Client,
+}
+
+/// A deployment with one SP (test key), Lucía registered and active, and the server up.
+async fn fixture() -> Fixture {
+    fixture_with(&[]).await
+}
+
+/// Like [`fixture`], with more `admin sp add` options.
+async fn fixture_with(sp_options: &[&str]) -> Fixture {
+    let d = journey_deployment("");
+    let ring = KeyRing::in_memory(chrono::Utc::now()).unwrap();
+    let sp_key = ring.active(JwsAlg::RS256).unwrap();
+    let cert = base64::engine::general_purpose::STANDARD.encode(sp_key.certificate_der());
+    let md = d.dir.path().join("sp.xml");
+    std::fs::write(&md, sp_metadata(SP, &cert)).unwrap();
+    let mut add = vec![
+        "admin",
+        "sp",
+        "add",
+        "--metadata",
+        md.to_str().unwrap(),
+        "--min-level",
+        "low",
+    ];
+    add.extend_from_slice(sp_options);
+    d.cli_ok(&add);
+    let args = register_args("12345678Z");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    d.cli_ok(&args);
+    let server = d.start().await;
+    let state = server.state.clone();
+    let engine = &state.engine;
+    let id = Identifier::parse_any("12345678Z").unwrap();
+    let citizen = engine
+        .store
+        .citizen_by_identifier(&id)
+        .await
+        .unwrap()
+        .unwrap();
+    engine
+        .accept_security_policy(citizen.id, "2024-1", &Actor::system())
+        .await
+        .unwrap();
+    engine
+        .activate(
+            citizen.id,
+            "Marmota-Azul-2024!",
+            "Marmota-Azul-2024!",
+            state.config.credentials.password_policy,
+            &state.hasher,
+            &Actor::system(),
+        )
+        .await
+        .unwrap();
+    let citizen = engine.store.citizen(citizen.id).await.unwrap().unwrap();
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    Fixture {
+        d,
+        server,
+        sp_key,
+        citizen,
+        client,
+    }
+}
+
+impl Fixture {
+    fn base(&self) -> String {
+        format!("http://{}", self.server.addr)
+    }
+
+    /// A live session with password + SMS (substantial) and its cookie header.
+    async fn session(
+        &self,
+        methods: &[AuthMethod],
+        level: LevelOfAssurance,
+    ) -> (SsoSession, String) {
+        let state = &self.server.state;
+        let (s, c) = state
+            .engine
+            .create_session(
+                self.citizen.id,
+                methods,
+                level,
+                None,
+                None,
+                &state.config.sessions,
+            )
+            .await
+            .unwrap();
+        let cookie = format!("{}={}", SessionCookie::name(false), c.value());
+        (s, cookie)
+    }
+
+    async fn post_sso(&self, xml_text: &str, relay: Option<&str>, cookie: Option<&str>) -> Page {
+        let b64 = base64::engine::general_purpose::STANDARD.encode(xml_text);
+        let mut form = vec![("SAMLRequest", b64.as_str())];
+        if let Some(r) = relay {
+            form.push(("RelayState", r));
+        }
+        let mut req = self
+            .client
+            .post(format!("{}/saml/sso", self.base()))
+            .form(&form);
+        if let Some(c) = cookie {
+            req = req.header("cookie", c);
+        }
+        page(req.send().await.unwrap()).await
+    }
+
+    async fn get(&self, path_and_query: &str, cookie: Option<&str>) -> Page {
+        let mut req = self.client.get(format!("{}{path_and_query}", self.base()));
+        if let Some(c) = cookie {
+            req = req.header("cookie", c);
+        }
+        page(req.send().await.unwrap()).await
+    }
+
+    fn redirect_query(&self, xml_text: &str, relay: Option<&str>) -> String {
+        binding::redirect_encode("SAMLRequest", xml_text, relay, &self.sp_key).unwrap()
+    }
+
+    fn signed(&self, xml_text: &str) -> String {
+        xml::sign(xml_text, &self.sp_key).unwrap()
+    }
+
+    fn idp_cert_pem(&self) -> String {
+        let key = self.server.state.keys.active(JwsAlg::RS256).unwrap();
+        key.certificate_pem().unwrap()
+    }
+}
+
+async fn page(res: reqwest::Response) -> Page {
+    let status = res.status().as_u16();
+    let location = res
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_owned());
+    Page {
+        status,
+        location,
+        body: res.text().await.unwrap(),
+    }
+}
+
+/// Request options that make the fixtures differ by one defect at a time.
+struct Req<'a> {
+    id: String,
+    destination: &'a str,
+    acs: Option<&'a str>,
+    acs_index: Option<u16>,
+    context: Option<(&'a str, &'a str)>,
+    passive: bool,
+    force: bool,
+    signature: bool,
+}
+
+impl<'a> Req<'a> {
+    fn new() -> Self {
+        Self {
+            id: format!("_{}", pasarela::core::random::digits(20).unwrap()),
+            destination: DEST,
+            acs: Some("https://sp.example.es/acs"),
+            acs_index: None,
+            context: Some(("minimum", "substantial")),
+            passive: false,
+            force: false,
+            signature: false,
+        }
+    }
+
+    /// The AuthnRequest XML; with `signature`, carrying the template for `key`.
+    fn xml(&self, key: &SigningKey) -> String {
+        let acs = self
+            .acs
+            .map(|a| format!(" AssertionConsumerServiceURL=\"{a}\""))
+            .unwrap_or_default();
+        let index = self
+            .acs_index
+            .map(|i| format!(" AssertionConsumerServiceIndex=\"{i}\""))
+            .unwrap_or_default();
+        let ctx = self
+            .context
+            .map(|(cmp, level)| {
+                format!(
+                    "<samlp:RequestedAuthnContext Comparison=\"{cmp}\"><saml:AuthnContextClassRef>http://eidas.europa.eu/LoA/{level}</saml:AuthnContextClassRef></samlp:RequestedAuthnContext>"
+                )
+            })
+            .unwrap_or_default();
+        let sig = if self.signature {
+            xml::signature_template(&self.id, key)
+        } else {
+            String::new()
+        };
+        format!(
+            "<samlp:AuthnRequest xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" xmlns:eidas=\"http://eidas.europa.eu/saml-extensions\" \
+             ID=\"{id}\" Version=\"2.0\" IssueInstant=\"{now}\" Destination=\"{dest}\"{acs}{index} \
+             ProtocolBinding=\"urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST\" IsPassive=\"{passive}\" ForceAuthn=\"{force}\">\
+             <saml:Issuer>{SP}</saml:Issuer>{sig}\
+             <samlp:Extensions><eidas:SPType>public</eidas:SPType><eidas:RequestedAttributes>\
+             <eidas:RequestedAttribute Name=\"http://eidas.europa.eu/attributes/naturalperson/PersonIdentifier\" isRequired=\"true\"/>\
+             <eidas:RequestedAttribute Name=\"http://eidas.europa.eu/attributes/naturalperson/CurrentFamilyName\" isRequired=\"true\"/>\
+             <eidas:RequestedAttribute Name=\"http://eidas.europa.eu/attributes/naturalperson/CurrentGivenName\" isRequired=\"true\"/>\
+             <eidas:RequestedAttribute Name=\"http://eidas.europa.eu/attributes/naturalperson/DateOfBirth\" isRequired=\"true\"/>\
+             </eidas:RequestedAttributes></samlp:Extensions>\
+             <samlp:NameIDPolicy Format=\"urn:oasis:names:tc:SAML:2.0:nameid-format:persistent\" AllowCreate=\"true\"/>{ctx}\
+             </samlp:AuthnRequest>",
+            id = self.id,
+            now = xml::instant(chrono::Utc::now()),
+            dest = self.destination,
+            passive = self.passive,
+            force = self.force,
+        )
+    }
+}
+
+/// The Response posted back in `page`'s form, decoded, and its RelayState.
+fn answer(page: &Page) -> (String, Option<String>) {
+    assert_eq!(page.status, 200, "{}", page.body);
+    let b64 = hidden_value(&page.body, "SAMLResponse").expect("a SAMLResponse form");
+    let xml = String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap(),
+    )
+    .unwrap();
+    (
+        xml,
+        hidden_value(&page.body, "RelayState").map(|r| html_unescape(&r)),
+    )
+}
+
+fn status_of(xml_text: &str) -> String {
+    let doc = roxmltree::Document::parse(xml_text).unwrap();
+    doc.descendants()
+        .rfind(|n| n.has_tag_name("StatusCode"))
+        .and_then(|n| n.attribute("Value"))
+        .unwrap()
+        .to_owned()
+}
+
+fn have_xmlsec1() -> bool {
+    std::process::Command::new("xmlsec1")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// `xmlsec1 --verify` of the signature under `node` (an XPath) with `cert_pem`.
+fn xmlsec1_verify(
+    dir: &std::path::Path,
+    xml_text: &str,
+    cert_pem: &str,
+    id_attr: &str,
+    node: &str,
+) {
+    let doc = dir.join("doc.xml");
+    let cert = dir.join("idp.pem");
+    std::fs::write(&doc, xml_text).unwrap();
+    std::fs::write(&cert, cert_pem).unwrap();
+    let out = std::process::Command::new("xmlsec1")
+        .args(["--verify", "--pubkey-cert-pem"])
+        .arg(&cert)
+        .args(["--id-attr:ID", id_attr])
+        .args(["--node-xpath", node])
+        .arg(&doc)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "xmlsec1 refused the signature at {node}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn saml_metadata_is_signed_and_complete() {
+    let f = fixture().await;
+    let p = f.get("/saml/metadata", None).await;
+    assert_eq!(p.status, 200);
+    let md = &p.body;
+    for needle in [
+        "entityID=\"http://localhost:8080/saml/metadata\"",
+        "WantAuthnRequestsSigned=\"true\"",
+        "validUntil=",
+        "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect\" Location=\"http://localhost:8080/saml/sso\"",
+        "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST\" Location=\"http://localhost:8080/saml/sso\"",
+        "SingleLogoutService",
+        "urn:oasis:names:tc:SAML:2.0:nameid-format:persistent",
+        "<ds:X509Certificate>",
+    ] {
+        assert!(md.contains(needle), "metadata lacks {needle}: {md}");
+    }
+    // Every published key (active and next during rotation) is listed.
+    let published = f.server.state.keys.published().len();
+    assert_eq!(md.matches("<md:KeyDescriptor").count(), published);
+    if have_xmlsec1() {
+        xmlsec1_verify(
+            f.d.dir.path(),
+            md,
+            &f.idp_cert_pem(),
+            "urn:oasis:names:tc:SAML:2.0:metadata:EntityDescriptor",
+            "/*/*[local-name()='Signature']",
+        );
+    }
+}
+
+/// Checks a successful Response: both signatures (xmlsec1), session index, level, attributes.
+fn check_success(f: &Fixture, xml_text: &str, req_id: &str, session: &SsoSession, level: &str) {
+    assert_eq!(
+        status_of(xml_text),
+        "urn:oasis:names:tc:SAML:2.0:status:Success",
+        "{xml_text}"
+    );
+    let doc = roxmltree::Document::parse(xml_text).unwrap();
+    let root = doc.root_element();
+    assert_eq!(root.attribute("InResponseTo"), Some(req_id));
+    assert_eq!(
+        root.attribute("Destination"),
+        Some("https://sp.example.es/acs")
+    );
+    let find = |name: &str| doc.descendants().find(|n| n.has_tag_name(name)).unwrap();
+    assert_eq!(
+        find("AuthnStatement").attribute("SessionIndex"),
+        Some(session.id.as_str())
+    );
+    assert_eq!(
+        find("AuthnContextClassRef").text(),
+        Some(format!("http://eidas.europa.eu/LoA/{level}").as_str())
+    );
+    assert_eq!(find("Audience").text(), Some(SP));
+    assert_eq!(
+        find("SubjectConfirmationData").attribute("InResponseTo"),
+        Some(req_id)
+    );
+    assert_eq!(
+        find("NameID").attribute("Format"),
+        Some("urn:oasis:names:tc:SAML:2.0:nameid-format:persistent")
+    );
+    let value = |friendly: &str| {
+        doc.descendants()
+            .find(|n| n.has_tag_name("Attribute") && n.attribute("FriendlyName") == Some(friendly))
+            .and_then(|a| a.descendants().find(|n| n.has_tag_name("AttributeValue")))
+            .and_then(|v| v.text())
+            .map(str::to_owned)
+    };
+    assert_eq!(
+        value("PersonIdentifier").as_deref(),
+        Some("ES/ES/12345678Z")
+    );
+    assert_eq!(value("CurrentGivenName").as_deref(), Some("Lucía"));
+    assert_eq!(value("CurrentFamilyName").as_deref(), Some("García Pérez"));
+    assert_eq!(value("DateOfBirth").as_deref(), Some("1980-02-29"));
+    let sigs = doc
+        .descendants()
+        .filter(|n| n.has_tag_name(("http://www.w3.org/2000/09/xmldsig#", "Signature")))
+        .count();
+    assert_eq!(sigs, 2, "Response and Assertion are both signed");
+    assert!(xml_text.contains("http://www.w3.org/2001/04/xmlenc#sha256"));
+    assert!(!xml_text.contains("xmldsig#sha1"));
+    if have_xmlsec1() {
+        let pem = f.idp_cert_pem();
+        xmlsec1_verify(
+            f.d.dir.path(),
+            xml_text,
+            &pem,
+            "urn:oasis:names:tc:SAML:2.0:protocol:Response",
+            "/*/*[local-name()='Signature']",
+        );
+        xmlsec1_verify(
+            f.d.dir.path(),
+            xml_text,
+            &pem,
+            "urn:oasis:names:tc:SAML:2.0:assertion:Assertion",
+            "//*[local-name()='Assertion']/*[local-name()='Signature']",
+        );
+    }
+}
+
+#[tokio::test]
+async fn saml_sso_over_post_answers_a_signed_response_and_echoes_relay_state() {
+    let f = fixture().await;
+    let (session, cookie) = f
+        .session(
+            &[AuthMethod::Pwd, AuthMethod::Sms],
+            LevelOfAssurance::Substantial,
+        )
+        .await;
+    let mut r = Req::new();
+    r.signature = true;
+    let relay = "a ~*b &\"<x>' %41+";
+    let p = f
+        .post_sso(&f.signed(&r.xml(&f.sp_key)), Some(relay), Some(&cookie))
+        .await;
+    let (xml_text, echoed) = answer(&p);
+    assert_eq!(echoed.as_deref(), Some(relay));
+    check_success(&f, &xml_text, &r.id, &session, "substantial");
+    let csp = p.body.contains("<button type=\"submit\"");
+    assert!(csp, "the form works without JavaScript");
+}
+
+#[tokio::test]
+async fn saml_sso_over_redirect_answers_a_signed_response_and_echoes_relay_state() {
+    let f = fixture().await;
+    let (session, cookie) = f
+        .session(
+            &[AuthMethod::Pwd, AuthMethod::Sms],
+            LevelOfAssurance::Substantial,
+        )
+        .await;
+    let r = Req::new();
+    let relay = "ruta ~ con *estrellas* y espacios";
+    let q = f.redirect_query(&r.xml(&f.sp_key), Some(relay));
+    let p = f.get(&format!("/saml/sso?{q}"), Some(&cookie)).await;
+    let (xml_text, echoed) = answer(&p);
+    assert_eq!(echoed.as_deref(), Some(relay));
+    check_success(&f, &xml_text, &r.id, &session, "substantial");
+    // The same request with the RelayState percent-encoded differently (%20 instead of +) is
+    // other bytes than the ones signed: refused.
+    let r2 = Req::new();
+    let q = f
+        .redirect_query(&r2.xml(&f.sp_key), Some(relay))
+        .replace('+', "%20");
+    assert_eq!(
+        f.get(&format!("/saml/sso?{q}"), Some(&cookie)).await.status,
+        400
+    );
+}
+
+#[tokio::test]
+async fn saml_unsigned_requests_are_refused() {
+    let f = fixture().await;
+    let (_, cookie) = f
+        .session(
+            &[AuthMethod::Pwd, AuthMethod::Sms],
+            LevelOfAssurance::Substantial,
+        )
+        .await;
+    // Redirect: the same request without SigAlg/Signature.
+    let r = Req::new();
+    let signed_q = f.redirect_query(&r.xml(&f.sp_key), None);
+    let unsigned_q = signed_q.split("&SigAlg=").next().unwrap().to_owned();
+    assert_eq!(
+        f.get(&format!("/saml/sso?{unsigned_q}"), Some(&cookie))
+            .await
+            .status,
+        400
+    );
+    assert_eq!(
+        f.get(&format!("/saml/sso?{signed_q}"), Some(&cookie))
+            .await
+            .status,
+        200
+    );
+    // POST: the same request without its enveloped signature.
+    let mut r = Req::new();
+    assert_eq!(
+        f.post_sso(&r.xml(&f.sp_key), None, Some(&cookie))
+            .await
+            .status,
+        400
+    );
+    r.signature = true;
+    assert_eq!(
+        f.post_sso(&f.signed(&r.xml(&f.sp_key)), None, Some(&cookie))
+            .await
+            .status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn saml_wrong_destination_wrong_acs_and_replays_are_refused() {
+    let f = fixture().await;
+    let (_, cookie) = f
+        .session(
+            &[AuthMethod::Pwd, AuthMethod::Sms],
+            LevelOfAssurance::Substantial,
+        )
+        .await;
+    let send = |r: &Req| f.redirect_query(&r.xml(&f.sp_key), None);
+    // Destination.
+    let mut r = Req::new();
+    r.destination = "http://localhost:8080/saml/other";
+    assert_eq!(
+        f.get(&format!("/saml/sso?{}", send(&r)), Some(&cookie))
+            .await
+            .status,
+        400
+    );
+    r.destination = DEST;
+    r.id = Req::new().id;
+    assert_eq!(
+        f.get(&format!("/saml/sso?{}", send(&r)), Some(&cookie))
+            .await
+            .status,
+        200
+    );
+    // ACS URL not in the metadata vs. the second registered one.
+    let mut r = Req::new();
+    r.acs = Some("https://evil.example/acs");
+    assert_eq!(
+        f.get(&format!("/saml/sso?{}", send(&r)), Some(&cookie))
+            .await
+            .status,
+        400
+    );
+    r.acs = Some("https://sp.example.es/acs2");
+    r.id = Req::new().id;
+    let p = f
+        .get(&format!("/saml/sso?{}", send(&r)), Some(&cookie))
+        .await;
+    assert!(p.body.contains("action=\"https://sp.example.es/acs2\""));
+    // ACS index: 1 is registered, 7 is not.
+    let mut r = Req::new();
+    r.acs = None;
+    r.acs_index = Some(7);
+    assert_eq!(
+        f.get(&format!("/saml/sso?{}", send(&r)), Some(&cookie))
+            .await
+            .status,
+        400
+    );
+    r.acs_index = Some(1);
+    r.id = Req::new().id;
+    let p = f
+        .get(&format!("/saml/sso?{}", send(&r)), Some(&cookie))
+        .await;
+    assert!(p.body.contains("action=\"https://sp.example.es/acs2\""));
+    // Replay: the very same signed request twice.
+    let q = send(&Req::new());
+    assert_eq!(
+        f.get(&format!("/saml/sso?{q}"), Some(&cookie)).await.status,
+        200
+    );
+    assert_eq!(
+        f.get(&format!("/saml/sso?{q}"), Some(&cookie)).await.status,
+        400
+    );
+}
+
+#[tokio::test]
+async fn saml_a_wrapped_request_is_refused() {
+    let f = fixture().await;
+    let (_, cookie) = f
+        .session(
+            &[AuthMethod::Pwd, AuthMethod::Sms],
+            LevelOfAssurance::Substantial,
+        )
+        .await;
+    let mut inner = Req::new();
+    inner.signature = true;
+    let signed = f.signed(&inner.xml(&f.sp_key));
+    // The signed request hidden inside an unsigned one with another ID and ACS.
+    let mut outer = Req::new();
+    outer.acs = Some("https://sp.example.es/acs2");
+    let wrapper = outer.xml(&f.sp_key).replacen(
+        "<samlp:Extensions>",
+        &format!("<samlp:Extensions>{signed}"),
+        1,
+    );
+    assert_eq!(f.post_sso(&wrapper, None, Some(&cookie)).await.status, 400);
+    assert_eq!(f.post_sso(&signed, None, Some(&cookie)).await.status, 200);
+}
+
+#[tokio::test]
+async fn saml_high_from_a_password_and_sms_session_is_no_authn_context() {
+    let f = fixture().await;
+    let (session, cookie) = f
+        .session(
+            &[AuthMethod::Pwd, AuthMethod::Sms],
+            LevelOfAssurance::Substantial,
+        )
+        .await;
+    let mut r = Req::new();
+    r.context = Some(("minimum", "high"));
+    let q = f.redirect_query(&r.xml(&f.sp_key), None);
+    let (xml_text, _) = answer(&f.get(&format!("/saml/sso?{q}"), Some(&cookie)).await);
+    assert_eq!(
+        status_of(&xml_text),
+        "urn:oasis:names:tc:SAML:2.0:status:NoAuthnContext"
+    );
+    assert!(!xml_text.contains("Assertion"));
+    let mut r = Req::new();
+    r.context = Some(("minimum", "substantial"));
+    let q = f.redirect_query(&r.xml(&f.sp_key), None);
+    let (xml_text, _) = answer(&f.get(&format!("/saml/sso?{q}"), Some(&cookie)).await);
+    check_success(&f, &xml_text, &r.id, &session, "substantial");
+    // exact low does not accept a substantial session, maximum substantial does.
+    let mut r = Req::new();
+    r.context = Some(("maximum", "substantial"));
+    let q = f.redirect_query(&r.xml(&f.sp_key), None);
+    let (xml_text, _) = answer(&f.get(&format!("/saml/sso?{q}"), Some(&cookie)).await);
+    assert_eq!(
+        status_of(&xml_text),
+        "urn:oasis:names:tc:SAML:2.0:status:Success"
+    );
+}
+
+#[tokio::test]
+async fn saml_without_a_session_passive_is_no_passive_and_otherwise_login_then_resume() {
+    let f = fixture().await;
+    let mut r = Req::new();
+    r.passive = true;
+    let q = f.redirect_query(&r.xml(&f.sp_key), Some("rs"));
+    let (xml_text, relay) = answer(&f.get(&format!("/saml/sso?{q}"), None).await);
+    assert_eq!(
+        status_of(&xml_text),
+        "urn:oasis:names:tc:SAML:2.0:status:NoPassive"
+    );
+    assert_eq!(relay.as_deref(), Some("rs"));
+
+    let r = Req::new();
+    let q = f.redirect_query(&r.xml(&f.sp_key), Some("rs"));
+    let p = f.get(&format!("/saml/sso?{q}"), None).await;
+    assert_eq!(p.status, 303);
+    let to = p.location.unwrap();
+    assert!(
+        to.starts_with("/login?continue=%2Fsaml%2Fsso%2Fresume%3Fid%3D"),
+        "{to}"
+    );
+    assert!(to.ends_with("&acr=substantial"), "{to}");
+    let resume = url::form_urlencoded::parse(to.split_once('?').unwrap().1.as_bytes())
+        .find(|(k, _)| k == "continue")
+        .unwrap()
+        .1
+        .into_owned();
+    // The citizen logs in (here: a session made directly) and comes back.
+    let (session, cookie) = f
+        .session(
+            &[AuthMethod::Pwd, AuthMethod::Otp],
+            LevelOfAssurance::Substantial,
+        )
+        .await;
+    let (xml_text, relay) = answer(&f.get(&resume, Some(&cookie)).await);
+    check_success(&f, &xml_text, &r.id, &session, "substantial");
+    assert_eq!(relay.as_deref(), Some("rs"));
+    // The pending request is used once.
+    assert_eq!(f.get(&resume, Some(&cookie)).await.status, 400);
+}
+
+#[tokio::test]
+async fn saml_force_authn_sends_a_signed_in_citizen_to_log_in_again() {
+    let f = fixture().await;
+    let (_, cookie) = f
+        .session(
+            &[AuthMethod::Pwd, AuthMethod::Sms],
+            LevelOfAssurance::Substantial,
+        )
+        .await;
+    let mut r = Req::new();
+    r.force = true;
+    let q = f.redirect_query(&r.xml(&f.sp_key), None);
+    let p = f.get(&format!("/saml/sso?{q}"), Some(&cookie)).await;
+    assert_eq!(p.status, 303);
+    let r = Req::new();
+    let q = f.redirect_query(&r.xml(&f.sp_key), None);
+    assert_eq!(
+        f.get(&format!("/saml/sso?{q}"), Some(&cookie)).await.status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn saml_dtds_and_deflate_bombs_are_refused() {
+    let f = fixture().await;
+    let mut r = Req::new();
+    r.signature = true;
+    let signed = f.signed(&r.xml(&f.sp_key));
+    let with_dtd = format!("<!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]>{signed}");
+    assert_eq!(f.post_sso(&with_dtd, None, None).await.status, 400);
+    let bomb = format!("<a>{}</a>", " ".repeat(5_000_000));
+    let q = binding::redirect_encode("SAMLRequest", &bomb, None, &f.sp_key).unwrap();
+    assert_eq!(f.get(&format!("/saml/sso?{q}"), None).await.status, 400);
+}
+
+#[tokio::test]
+async fn saml_sp_commands_register_list_show_and_remove() {
+    let d = Deployment::new("");
+    let ring = KeyRing::in_memory(chrono::Utc::now()).unwrap();
+    let key = ring.active(JwsAlg::RS256).unwrap();
+    let cert = base64::engine::general_purpose::STANDARD.encode(key.certificate_der());
+    let md = d.dir.path().join("sp.xml");
+    std::fs::write(&md, sp_metadata(SP, &cert)).unwrap();
+    let added = d.cli_json(&[
+        "admin",
+        "sp",
+        "add",
+        "--metadata",
+        md.to_str().unwrap(),
+        "--min-level",
+        "high",
+        "--encrypt",
+        "--sp-type",
+        "private",
+    ]);
+    assert_eq!(added["entity_id"], SP);
+    assert_eq!(added["min_level"], "high");
+    assert_eq!(added["sp_type"], "private");
+    assert_eq!(added["encrypt_assertions"], true);
+    assert_eq!(added["acs"].as_array().unwrap().len(), 2);
+    let list = d.cli_json(&["admin", "sp", "list"]);
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    let shown = d.cli_json(&["admin", "sp", "show", SP]);
+    assert_eq!(shown["acs"][1]["location"], "https://sp.example.es/acs2");
+    d.cli_json(&["admin", "sp", "remove", SP]);
+    assert!(!d.cli(&["admin", "sp", "show", SP]).status.success());
+    assert_eq!(
+        d.cli_json(&["admin", "sp", "list"])
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+}
+
+/// A LogoutRequest from the SP for `name_id` and `session_index`.
+fn logout_request(id: &str, name_id: &str, session_index: &str) -> String {
+    format!(
+        "<samlp:LogoutRequest xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" \
+         ID=\"{id}\" Version=\"2.0\" IssueInstant=\"{now}\" Destination=\"http://localhost:8080/saml/slo\">\
+         <saml:Issuer>{SP}</saml:Issuer>\
+         <saml:NameID Format=\"urn:oasis:names:tc:SAML:2.0:nameid-format:persistent\">{name_id}</saml:NameID>\
+         <samlp:SessionIndex>{session_index}</samlp:SessionIndex></samlp:LogoutRequest>",
+        now = xml::instant(chrono::Utc::now()),
+    )
+}
+
+#[tokio::test]
+async fn saml_sp_initiated_logout_ends_the_session_and_answers_signed() {
+    let f = fixture().await;
+    let (session, cookie) = f
+        .session(
+            &[AuthMethod::Pwd, AuthMethod::Sms],
+            LevelOfAssurance::Substantial,
+        )
+        .await;
+    let r = Req::new();
+    let q = f.redirect_query(&r.xml(&f.sp_key), None);
+    let (xml_text, _) = answer(&f.get(&format!("/saml/sso?{q}"), Some(&cookie)).await);
+    let doc = roxmltree::Document::parse(&xml_text).unwrap();
+    let name_id = doc
+        .descendants()
+        .find(|n| n.has_tag_name("NameID"))
+        .and_then(|n| n.text())
+        .unwrap()
+        .to_owned();
+
+    // Unsigned: refused, and the session lives on.
+    let unsigned = binding::redirect_encode(
+        "SAMLRequest",
+        &logout_request("_lo1", &name_id, session.id.as_str()),
+        Some("back"),
+        &f.sp_key,
+    )
+    .unwrap();
+    let unsigned = unsigned.split("&SigAlg=").next().unwrap();
+    assert_eq!(
+        f.get(&format!("/saml/slo?{unsigned}"), Some(&cookie))
+            .await
+            .status,
+        400
+    );
+    // Another citizen's NameID: nothing ends.
+    let q = binding::redirect_encode(
+        "SAMLRequest",
+        &logout_request("_lo2", "someone-else", session.id.as_str()),
+        None,
+        &f.sp_key,
+    )
+    .unwrap();
+    assert_eq!(
+        f.get(&format!("/saml/slo?{q}"), Some(&cookie)).await.status,
+        303
+    );
+    let engine = &f.server.state.engine;
+    let live = engine.store.session(&session.id).await.unwrap().unwrap();
+    assert!(live.ended_at.is_none());
+
+    // Signed, right NameID and SessionIndex: the session ends, a signed LogoutResponse goes
+    // back over Redirect with the RelayState, and the browser's cookie is cleared.
+    let q = binding::redirect_encode(
+        "SAMLRequest",
+        &logout_request("_lo3", &name_id, session.id.as_str()),
+        Some("back"),
+        &f.sp_key,
+    )
+    .unwrap();
+    let p = f.get(&format!("/saml/slo?{q}"), Some(&cookie)).await;
+    assert_eq!(p.status, 303);
+    let to = p.location.unwrap();
+    let (base, query) = to.split_once('?').unwrap();
+    assert_eq!(base, "https://sp.example.es/slo");
+    let m = binding::redirect_decode(query, "SAMLResponse", 65_536).unwrap();
+    assert_eq!(m.relay_state.as_deref(), Some("back"));
+    let (alg, sig, signed) = m.signature.unwrap();
+    let idp = f.server.state.keys.active(JwsAlg::RS256).unwrap();
+    binding::verify_redirect(&alg, &sig, &signed, &[idp.certificate_der().to_vec()]).unwrap();
+    assert!(m.xml.contains("InResponseTo=\"_lo3\""));
+    assert_eq!(
+        status_of(&m.xml),
+        "urn:oasis:names:tc:SAML:2.0:status:Success"
+    );
+    let ended = engine.store.session(&session.id).await.unwrap().unwrap();
+    assert!(ended.ended_at.is_some());
+    // Replayed: refused.
+    assert_eq!(
+        f.get(&format!("/saml/slo?{q}"), Some(&cookie)).await.status,
+        400
+    );
+}
+
+/// Runs xmlsec1 with `args` and the document `xml_text`; returns stdout.
+fn xmlsec1(dir: &std::path::Path, args: &[&str], xml_text: &str) -> String {
+    let doc = dir.join("in.xml");
+    std::fs::write(&doc, xml_text).unwrap();
+    let out = std::process::Command::new("xmlsec1")
+        .args(args)
+        .arg(&doc)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "xmlsec1 {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[tokio::test]
+async fn saml_encrypted_assertions_open_with_the_sp_key_and_keep_their_signature() {
+    let f = fixture_with(&["--encrypt"]).await;
+    let (session, cookie) = f
+        .session(
+            &[AuthMethod::Pwd, AuthMethod::Sms],
+            LevelOfAssurance::Substantial,
+        )
+        .await;
+    let r = Req::new();
+    let q = f.redirect_query(&r.xml(&f.sp_key), None);
+    let (xml_text, _) = answer(&f.get(&format!("/saml/sso?{q}"), Some(&cookie)).await);
+    assert_eq!(
+        status_of(&xml_text),
+        "urn:oasis:names:tc:SAML:2.0:status:Success"
+    );
+    assert!(xml_text.contains("EncryptedAssertion"));
+    assert!(!xml_text.contains("12345678Z") && !xml_text.contains("AuthnStatement"));
+    if !have_xmlsec1() {
+        return;
+    }
+    let dir = f.d.dir.path();
+    xmlsec1_verify(
+        dir,
+        &xml_text,
+        &f.idp_cert_pem(),
+        "urn:oasis:names:tc:SAML:2.0:protocol:Response",
+        "/*/*[local-name()='Signature']",
+    );
+    let sp_pem = dir.join("sp.key");
+    let pem = f.sp_key.pkey().private_key_to_pem_pkcs8().unwrap();
+    std::fs::write(&sp_pem, pem).unwrap();
+    let decrypted = xmlsec1(
+        dir,
+        &["--decrypt", "--privkey-pem", sp_pem.to_str().unwrap()],
+        &xml_text,
+    );
+    assert!(decrypted.contains(&format!("SessionIndex=\"{}\"", session.id.as_str())));
+    assert!(decrypted.contains("ES/ES/12345678Z"));
+    xmlsec1_verify(
+        dir,
+        &decrypted,
+        &f.idp_cert_pem(),
+        "urn:oasis:names:tc:SAML:2.0:assertion:Assertion",
+        "//*[local-name()='Assertion']/*[local-name()='Signature']",
+    );
+}
+
+#[tokio::test]
+async fn saml_an_sp_may_get_ecdsa_signatures() {
+    let f = fixture_with(&["--sign-with-ec"]).await;
+    let (session, cookie) = f
+        .session(
+            &[AuthMethod::Pwd, AuthMethod::Sms],
+            LevelOfAssurance::Substantial,
+        )
+        .await;
+    let r = Req::new();
+    let q = f.redirect_query(&r.xml(&f.sp_key), None);
+    let (xml_text, _) = answer(&f.get(&format!("/saml/sso?{q}"), Some(&cookie)).await);
+    assert!(xml_text.contains("http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"));
+    assert!(!xml_text.contains("rsa-sha256"));
+    if have_xmlsec1() {
+        let ec = f.server.state.keys.active(JwsAlg::ES256).unwrap();
+        let pem = ec.certificate_pem().unwrap();
+        let dir = f.d.dir.path();
+        xmlsec1_verify(
+            dir,
+            &xml_text,
+            &pem,
+            "urn:oasis:names:tc:SAML:2.0:protocol:Response",
+            "/*/*[local-name()='Signature']",
+        );
+        xmlsec1_verify(
+            dir,
+            &xml_text,
+            &pem,
+            "urn:oasis:names:tc:SAML:2.0:assertion:Assertion",
+            "//*[local-name()='Assertion']/*[local-name()='Signature']",
+        );
+    }
+    assert!(xml_text.contains(session.id.as_str()));
+}
+
+#[tokio::test]
+async fn saml_comments_in_signed_values_and_duplicate_ids_are_refused() {
+    let f = fixture().await;
+    let (_, cookie) = f
+        .session(
+            &[AuthMethod::Pwd, AuthMethod::Sms],
+            LevelOfAssurance::Substantial,
+        )
+        .await;
+    // A comment inside the signed Issuer (the signature, over exclusive c14n without
+    // comments, still verifies): refused; the same request without it: accepted.
+    let mut r = Req::new();
+    r.signature = true;
+    let commented = r.xml(&f.sp_key).replace(
+        "<saml:Issuer>https://sp.example.es</saml:Issuer>",
+        "<saml:Issuer>https://sp.example.es<!-- x --></saml:Issuer>",
+    );
+    assert_eq!(
+        f.post_sso(&f.signed(&commented), None, Some(&cookie))
+            .await
+            .status,
+        400
+    );
+    let mut r = Req::new();
+    r.signature = true;
+    assert_eq!(
+        f.post_sso(&f.signed(&r.xml(&f.sp_key)), None, Some(&cookie))
+            .await
+            .status,
+        200
+    );
+    // A second element carrying the request's ID: refused; another ID: accepted.
+    for (dup, status) in [(true, 400), (false, 200)] {
+        let mut r = Req::new();
+        r.signature = true;
+        let other = if dup {
+            r.id.clone()
+        } else {
+            format!("{}x", r.id)
+        };
+        let x = r.xml(&f.sp_key).replace(
+            "<eidas:SPType>",
+            &format!("<eidas:Other xmlns:eidas=\"http://eidas.europa.eu/saml-extensions\" ID=\"{other}\"/><eidas:SPType>"),
+        );
+        // Signed as it is: the signature covers the duplicate too.
+        let signed = f.signed(&x);
+        assert_eq!(
+            f.post_sso(&signed, None, Some(&cookie)).await.status,
+            status,
+            "dup={dup}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn saml_logout_is_propagated_to_the_other_sps_of_the_session() {
+    let f = fixture().await;
+    // A second SP with its own key.
+    const SP2: &str = "https://sp2.example.es";
+    let ring = KeyRing::in_memory(chrono::Utc::now()).unwrap();
+    let sp2_key = ring.active(JwsAlg::RS256).unwrap();
+    let cert = base64::engine::general_purpose::STANDARD.encode(sp2_key.certificate_der());
+    let md = f.d.dir.path().join("sp2.xml");
+    std::fs::write(&md, sp_metadata(SP2, &cert)).unwrap();
+    f.d.cli_ok(&[
+        "admin",
+        "sp",
+        "add",
+        "--metadata",
+        md.to_str().unwrap(),
+        "--min-level",
+        "low",
+    ]);
+
+    let (session, cookie) = f
+        .session(
+            &[AuthMethod::Pwd, AuthMethod::Sms],
+            LevelOfAssurance::Substantial,
+        )
+        .await;
+    // SSO to both SPs in the same session.
+    let r = Req::new();
+    let q = f.redirect_query(&r.xml(&f.sp_key), None);
+    let (xml1, _) = answer(&f.get(&format!("/saml/sso?{q}"), Some(&cookie)).await);
+    let r2 = Req::new();
+    let x2 = r2
+        .xml(&sp2_key)
+        .replace(
+            "<saml:Issuer>https://sp.example.es</saml:Issuer>",
+            &format!("<saml:Issuer>{SP2}</saml:Issuer>"),
+        )
+        .replace("https://sp.example.es/acs", &format!("{SP2}/acs"));
+    let q2 = binding::redirect_encode("SAMLRequest", &x2, None, &sp2_key).unwrap();
+    answer(&f.get(&format!("/saml/sso?{q2}"), Some(&cookie)).await);
+    let name_id = roxmltree::Document::parse(&xml1)
+        .unwrap()
+        .descendants()
+        .find(|n| n.has_tag_name("NameID"))
+        .and_then(|n| n.text())
+        .unwrap()
+        .to_owned();
+
+    // SP 1 logs out: the browser is sent to SP 2 with a signed LogoutRequest.
+    let q = binding::redirect_encode(
+        "SAMLRequest",
+        &logout_request("_lo9", &name_id, session.id.as_str()),
+        Some("sp1-state"),
+        &f.sp_key,
+    )
+    .unwrap();
+    let p = f.get(&format!("/saml/slo?{q}"), Some(&cookie)).await;
+    assert_eq!(p.status, 303);
+    let to = p.location.unwrap();
+    let (base, query) = to.split_once('?').unwrap();
+    assert_eq!(base, format!("{SP2}/slo"));
+    let m = binding::redirect_decode(query, "SAMLRequest", 65_536).unwrap();
+    let (alg, sig, signed) = m.signature.unwrap();
+    let idp = f.server.state.keys.active(JwsAlg::RS256).unwrap();
+    binding::verify_redirect(&alg, &sig, &signed, &[idp.certificate_der().to_vec()]).unwrap();
+    assert!(m.xml.contains(&format!(
+        "<samlp:SessionIndex>{}</samlp:SessionIndex>",
+        session.id.as_str()
+    )));
+    let request_id = roxmltree::Document::parse(&m.xml)
+        .unwrap()
+        .root_element()
+        .attribute("ID")
+        .unwrap()
+        .to_owned();
+    let relay = m.relay_state.unwrap();
+    let ended = f
+        .server
+        .state
+        .engine
+        .store
+        .session(&session.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(ended.ended_at.is_some());
+
+    // SP 2 answers; a LogoutResponse for another request is refused first.
+    let logout_response = |irt: &str, id: &str| {
+        format!(
+            "<samlp:LogoutResponse xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" \
+             ID=\"{id}\" Version=\"2.0\" IssueInstant=\"{now}\" Destination=\"http://localhost:8080/saml/slo\" InResponseTo=\"{irt}\">\
+             <saml:Issuer>{SP2}</saml:Issuer><samlp:Status><samlp:StatusCode Value=\"urn:oasis:names:tc:SAML:2.0:status:Success\"/></samlp:Status>\
+             </samlp:LogoutResponse>",
+            now = xml::instant(chrono::Utc::now()),
+        )
+    };
+    let wrong = binding::redirect_encode(
+        "SAMLResponse",
+        &logout_response("_other", "_r1"),
+        Some(&relay),
+        &sp2_key,
+    )
+    .unwrap();
+    assert_eq!(f.get(&format!("/saml/slo?{wrong}"), None).await.status, 400);
+    let right = binding::redirect_encode(
+        "SAMLResponse",
+        &logout_response(&request_id, "_r2"),
+        Some(&relay),
+        &sp2_key,
+    )
+    .unwrap();
+    let p = f.get(&format!("/saml/slo?{right}"), None).await;
+    // Then SP 1 gets its LogoutResponse, with its RelayState.
+    assert_eq!(p.status, 303, "{}", p.body);
+    let to = p.location.unwrap();
+    let (base, query) = to.split_once('?').unwrap();
+    assert_eq!(base, "https://sp.example.es/slo");
+    let m = binding::redirect_decode(query, "SAMLResponse", 65_536).unwrap();
+    assert!(m.xml.contains("InResponseTo=\"_lo9\""));
+    assert_eq!(m.relay_state.as_deref(), Some("sp1-state"));
+}
+
+#[tokio::test]
+async fn saml_an_sp_type_other_than_the_registered_one_is_refused() {
+    let f = fixture().await;
+    let (_, cookie) = f
+        .session(
+            &[AuthMethod::Pwd, AuthMethod::Sms],
+            LevelOfAssurance::Substantial,
+        )
+        .await;
+    for (sp_type, status) in [("private", 400), ("public", 200)] {
+        let r = Req::new();
+        let x = r.xml(&f.sp_key).replace(
+            "<eidas:SPType>public</eidas:SPType>",
+            &format!("<eidas:SPType>{sp_type}</eidas:SPType>"),
+        );
+        let q = f.redirect_query(&x, None);
+        assert_eq!(
+            f.get(&format!("/saml/sso?{q}"), Some(&cookie)).await.status,
+            status
+        );
+    }
+}
+
+#[tokio::test]
+async fn saml_logout_over_post_needs_the_enveloped_signature() {
+    let f = fixture().await;
+    let (session, cookie) = f
+        .session(
+            &[AuthMethod::Pwd, AuthMethod::Sms],
+            LevelOfAssurance::Substantial,
+        )
+        .await;
+    let r = Req::new();
+    let q = f.redirect_query(&r.xml(&f.sp_key), None);
+    let (xml1, _) = answer(&f.get(&format!("/saml/sso?{q}"), Some(&cookie)).await);
+    let name_id = roxmltree::Document::parse(&xml1)
+        .unwrap()
+        .descendants()
+        .find(|n| n.has_tag_name("NameID"))
+        .and_then(|n| n.text())
+        .unwrap()
+        .to_owned();
+    let post = |xml_text: String| {
+        let b64 = base64::engine::general_purpose::STANDARD.encode(xml_text);
+        f.client
+            .post(format!("{}/saml/slo", f.base()))
+            .header("cookie", cookie.clone())
+            .form(&[("SAMLRequest", b64.as_str()), ("RelayState", "r")])
+            .send()
+    };
+    let with_template = |id: &str| {
+        logout_request(id, &name_id, session.id.as_str()).replace(
+            "<saml:NameID",
+            &format!("{}<saml:NameID", xml::signature_template(id, &f.sp_key)),
+        )
+    };
+    // Unsigned: refused, the session lives on.
+    let res = post(logout_request("_lp1", &name_id, session.id.as_str()))
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 400);
+    let engine = &f.server.state.engine;
+    assert!(
+        engine
+            .store
+            .session(&session.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .ended_at
+            .is_none()
+    );
+    // Signed: the session ends and the answer goes to the SP's (Redirect) SLO endpoint.
+    let res = post(f.signed(&with_template("_lp2"))).await.unwrap();
+    assert_eq!(res.status().as_u16(), 303);
+    let to = res.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        to.starts_with("https://sp.example.es/slo?SAMLResponse="),
+        "{to}"
+    );
+    assert!(
+        engine
+            .store
+            .session(&session.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .ended_at
+            .is_some()
+    );
+}
