@@ -44,7 +44,8 @@ pub fn app(state: AppState) -> Router {
         .route("/static/pasarela.css", get(stylesheet))
         .merge(login::routes())
         .merge(activation::routes())
-        .merge(account::routes());
+        .merge(account::routes())
+        .merge(crate::oidc::routes());
     if state.config.dev.pages {
         router = router.route("/dev/sms", get(dev::sms));
     }

@@ -4,6 +4,7 @@ mod account;
 mod activation;
 mod cli;
 mod login;
+mod oidc;
 mod server;
 // Shared fixtures; not every suite uses every one.
 #[allow(dead_code)]
