@@ -194,6 +194,7 @@ async fn send_to_login(
     };
     let level = req.required_level;
     let hint = req.login_hint.clone();
+    let lang = req.ui_locale.clone();
     let pending = Pending {
         request: req,
         created_at: state.engine.clock.now(),
@@ -220,6 +221,10 @@ async fn send_to_login(
         target.push_str(&format!("&login_hint={hint}"));
     }
     target.push_str(&format!("&acr={}", level.as_str()));
+    if let Some(lang) = lang {
+        // The pages' own language switch: remembered in a cookie from then on.
+        target.push_str(&format!("&lang={lang}"));
+    }
     crate::web::pages::see_other(&target)
 }
 

@@ -29,6 +29,10 @@ pub struct ExtraMetadata {
     pub authorization_response_iss_parameter_supported: bool,
     /// PKCE methods (S256 only; `plain` is refused).
     pub code_challenge_methods_supported: Vec<String>,
+    /// Back-channel logout is sent to clients that registered a URI.
+    pub backchannel_logout_supported: bool,
+    /// Logout tokens carry `sid`.
+    pub backchannel_logout_session_supported: bool,
 }
 
 impl AdditionalProviderMetadata for ExtraMetadata {}
@@ -75,6 +79,8 @@ pub fn metadata(issuer: &str, acr_values: &[&str]) -> Result<Metadata, crate::co
             end_session_endpoint: at("/oidc/logout"),
             authorization_response_iss_parameter_supported: true,
             code_challenge_methods_supported: vec!["S256".into()],
+            backchannel_logout_supported: true,
+            backchannel_logout_session_supported: true,
         },
     )
     .set_token_endpoint(Some(TokenUrl::new(at("/oidc/token")).map_err(url_error)?))
@@ -191,7 +197,9 @@ mod tests {
             "https://idp.example.es/oidc/logout"
         );
         assert_eq!(v["request_parameter_supported"], false);
-        assert!(v.get("backchannel_logout_supported").is_none());
+        assert_eq!(v["backchannel_logout_supported"], true);
+        assert_eq!(v["backchannel_logout_session_supported"], true);
+        assert!(v.get("frontchannel_logout_supported").is_none());
         assert!(v.get("registration_endpoint").is_none());
     }
 }

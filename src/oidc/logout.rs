@@ -1,5 +1,5 @@
-//! RP-initiated logout (`GET|POST /oidc/logout`). The browser's SSO session is ended (and the
-//! tokens issued in it revoked). The citizen is sent back to the client only when an
+//! RP-initiated logout (`GET|POST /oidc/logout`). The browser's SSO session is ended, the
+//! tokens issued in it revoked, and its clients told through back-channel logout. The citizen is sent back to the client only when an
 //! `id_token_hint` signed by our own keys names the client and the `post_logout_redirect_uri`
 //! is registered for it exactly; `state` is echoed only when given. Otherwise a logged-out
 //! page is shown.
@@ -88,8 +88,10 @@ async fn logout(state: AppState, parts: Parts, pairs: Vec<(String, String)>) -> 
                 source,
             };
             let engine = &state.engine;
-            if let Err(e) = engine.logout(&signed.session.id, &actor).await {
-                tracing::error!(error = %e, "logout: could not end the session");
+            match engine.logout(&signed.session.id, &actor).await {
+                Ok(Some(ended)) => super::backchannel::notify(&state, &ended).await,
+                Ok(None) => {}
+                Err(e) => tracing::error!(error = %e, "logout: could not end the session"),
             }
             let now = engine.clock.now();
             let revoked = engine

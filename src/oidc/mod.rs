@@ -10,6 +10,7 @@
 //! - `GET|POST /oidc/logout`
 
 pub mod authorize;
+pub mod backchannel;
 pub mod client;
 pub mod config;
 pub mod discovery;

@@ -53,6 +53,9 @@ pub struct AuthzRequest {
     pub login_hint: Option<String>,
     /// The level the answer needs: the client's minimum, raised by `acr_values`.
     pub required_level: LevelOfAssurance,
+    /// The first of `ui_locales` that the pages speak (`es`, `ca` or `en`).
+    #[serde(default)]
+    pub ui_locale: Option<String>,
 }
 
 /// Why a request cannot be answered.
@@ -196,6 +199,12 @@ pub fn validate(
         max_age,
         login_hint: params.get("login_hint").map(str::to_owned),
         required_level,
+        ui_locale: params.get("ui_locales").and_then(|l| {
+            l.split(' ')
+                .filter_map(|tag| tag.split('-').next())
+                .map(|lang| lang.to_ascii_lowercase())
+                .find(|lang| matches!(lang.as_str(), "es" | "ca" | "en"))
+        }),
     })
 }
 
@@ -432,7 +441,7 @@ mod tests {
                 ("max_age", "300"),
                 ("acr_values", "unknown substantial high"),
                 ("response_mode", "form_post"),
-                ("ui_locales", "ca"),
+                ("ui_locales", "fr-FR ca-ES en"),
                 ("display", "page"),
                 ("whatever", "ignored"),
             ],
@@ -444,6 +453,7 @@ mod tests {
         assert_eq!(r.max_age, Some(300));
         assert_eq!(r.required_level, LevelOfAssurance::Substantial);
         assert_eq!(r.reply.mode, ResponseMode::FormPost);
+        assert_eq!(r.ui_locale.as_deref(), Some("ca"));
         assert_eq!(with_query("https://rp/bye", &[]).unwrap(), "https://rp/bye");
         assert_eq!(
             with_query("https://rp/cb?a=1", &[("code", "x y")]).unwrap(),

@@ -567,6 +567,7 @@ async fn oidc_without_session_prompt_none_is_login_required_and_otherwise_login_
                 ("state", "abc"),
                 ("login_hint", "12345678Z"),
                 ("response_mode", "form_post"),
+                ("ui_locales", "en-GB"),
             ],
         ))
         .await;
@@ -576,6 +577,7 @@ async fn oidc_without_session_prompt_none_is_login_required_and_otherwise_login_
     let q = query_of(&format!("http://x{login}"));
     assert_eq!(q["login_hint"], "12345678Z");
     assert_eq!(q["acr"], "substantial");
+    assert_eq!(q["lang"], "en");
     let resume = q["continue"].clone();
     assert!(resume.starts_with("/oidc/authorize/resume?id="));
     // Not logged in at the level yet: back to login.
@@ -698,5 +700,62 @@ async fn oidc_client_commands() {
     d.cli_json(&["admin", "client", "remove", "app"]);
     let res = op.get(&authorize_path("app", &[])).await;
     assert_eq!(res.status(), 400);
+    op.stop().await;
+}
+
+#[tokio::test]
+async fn oidc_logout_sends_back_channel_logout_tokens() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let rp = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/bc"))
+        .respond_with(ResponseTemplate::new(200).insert_header("cache-control", "no-store"))
+        .expect(1)
+        .mount(&rp)
+        .await;
+    let op = op().await;
+    let bc_uri = format!("{}/bc", rp.uri());
+    op._d.cli_json(&[
+        "admin",
+        "client",
+        "add",
+        "bc",
+        "--redirect-uri",
+        CB,
+        "--backchannel-logout-uri",
+        &bc_uri,
+        "--id-token-alg",
+        "PS256",
+    ]);
+    let session = op.sign_in(LevelOfAssurance::Substantial).await;
+    code_for(&op, "bc", &[]).await;
+    // No parameters: a logged-out page, and the client is told over the back channel.
+    let res = op.get("/oidc/logout").await;
+    assert_eq!(res.status(), 200);
+    assert!(res.headers().get("location").is_none());
+    let received = rp.received_requests().await.unwrap();
+    assert_eq!(received.len(), 1);
+    let form: HashMap<String, String> = url::form_urlencoded::parse(&received[0].body)
+        .into_owned()
+        .collect();
+    assert_eq!(form.len(), 1);
+    let token = &form["logout_token"];
+    let header = header_of(token);
+    assert_eq!(header["typ"], "logout+jwt");
+    assert_eq!(header["alg"], "PS256");
+    let claims = pasarela::oidc::id_token::verify_own(&op.server.state.keys, ISSUER, token)
+        .expect("signed by a published key");
+    assert_eq!(claims["aud"], "bc");
+    assert_eq!(claims["sid"], session.id.to_string());
+    assert_eq!(claims["sub"], op.citizen.id.to_string());
+    assert!(claims["jti"].is_string());
+    assert!(claims.get("nonce").is_none());
+    assert_eq!(
+        claims["events"],
+        serde_json::json!({ "http://schemas.openid.net/event/backchannel-logout": {} })
+    );
+    let iat = claims["iat"].as_i64().unwrap();
+    assert!((chrono::Utc::now().timestamp() - iat).abs() < 60);
     op.stop().await;
 }
