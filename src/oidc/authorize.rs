@@ -27,6 +27,20 @@ const PENDING: &str = "oidc:pending:";
 struct Pending {
     request: AuthzRequest,
     created_at: DateTime<Utc>,
+    /// Trips to the login page so far; a login page that keeps sending the browser back
+    /// without a fresh authentication must not make an endless loop.
+    #[serde(default)]
+    rounds: u8,
+}
+
+/// Trips to the login page before the request is answered `access_denied`.
+const MAX_ROUNDS: u8 = 5;
+
+/// A request coming back from the login page.
+struct Resumed {
+    id: String,
+    created_at: DateTime<Utc>,
+    rounds: u8,
 }
 
 /// `GET /oidc/authorize`
@@ -97,6 +111,11 @@ pub async fn resume(
     let Some(pending) = pending else {
         return displayed(&parts, "oidc-error-expired");
     };
+    if pending.rounds >= MAX_ROUNDS {
+        let _ = state.engine.ephemeral.delete(&key).await;
+        let e = AuthzError::new("access_denied", "the login did not complete");
+        return error_reply(&state, &pending.request.reply, &e);
+    }
     let client = match grants::client(&state, &pending.request.client_id).await {
         Ok(Some(c)) => c,
         Ok(None) => return displayed(&parts, "oidc-error-client"),
@@ -107,7 +126,11 @@ pub async fn resume(
         &parts,
         &client,
         pending.request,
-        Some((q.id.clone(), pending.created_at)),
+        Some(Resumed {
+            id: q.id.clone(),
+            created_at: pending.created_at,
+            rounds: pending.rounds,
+        }),
     )
     .await;
     if res.status() != StatusCode::SEE_OTHER
@@ -129,7 +152,7 @@ async fn decide(
     parts: &Parts,
     client: &OidcClient,
     req: AuthzRequest,
-    resumed: Option<(String, DateTime<Utc>)>,
+    resumed: Option<Resumed>,
 ) -> Response {
     let signed = match auth::current(state, parts).await {
         Ok(s) => s,
@@ -140,7 +163,7 @@ async fn decide(
     let fresh = |s: &SignedIn| {
         resumed
             .as_ref()
-            .is_some_and(|(_, at)| s.session.auth_time >= *at)
+            .is_some_and(|r| s.session.auth_time >= r.created_at)
     };
     let usable = signed.as_ref().filter(|s| {
         let too_old = req
@@ -175,7 +198,7 @@ async fn decide(
             &req.reply,
             &AuthzError::new("login_required", "the citizen must log in"),
         ),
-        _ => send_to_login(state, parts, req, resumed.map(|(id, _)| id)).await,
+        _ => send_to_login(state, parts, req, resumed).await,
     }
 }
 
@@ -183,12 +206,12 @@ async fn send_to_login(
     state: &AppState,
     parts: &Parts,
     req: AuthzRequest,
-    id: Option<String>,
+    resumed: Option<Resumed>,
 ) -> Response {
-    let id = match id {
-        Some(id) => id,
+    let (id, rounds) = match resumed {
+        Some(r) => (r.id, r.rounds.saturating_add(1)),
         None => match crate::core::random::token(24) {
-            Ok(id) => id,
+            Ok(id) => (id, 0),
             Err(e) => return unavailable(parts, e),
         },
     };
@@ -198,6 +221,7 @@ async fn send_to_login(
     let pending = Pending {
         request: req,
         created_at: state.engine.clock.now(),
+        rounds,
     };
     let Ok(bytes) = serde_json::to_vec(&pending) else {
         return unavailable(parts, "pending request not serialisable");

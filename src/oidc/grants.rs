@@ -28,8 +28,12 @@ const TOKEN_BYTES: usize = 32;
 pub struct CodeGrant {
     /// The client it was issued to.
     pub client_id: String,
-    /// The redirect URI of the request (must be repeated at the token endpoint).
+    /// The redirect URI of the request.
     pub redirect_uri: String,
+    /// Whether the request named it: then the token request must repeat it (RFC 6749
+    /// §4.1.3); otherwise it may leave it out, but not give another one.
+    #[serde(default)]
+    pub redirect_uri_sent: bool,
     /// Whose authentication it carries.
     pub citizen_id: CitizenId,
     /// The authentication facts.
@@ -77,6 +81,7 @@ pub async fn issue_code(
     let grant = CodeGrant {
         client_id: client.id().to_owned(),
         redirect_uri: req.reply.redirect_uri.clone(),
+        redirect_uri_sent: req.reply.redirect_uri_sent,
         citizen_id: session.citizen_id,
         facts: GrantFacts {
             session_id: session.id.clone(),
@@ -184,7 +189,11 @@ pub async fn exchange_code(
             "the code was issued to another client",
         ));
     }
-    if redirect_uri != Some(grant.redirect_uri.as_str()) {
+    let redirect_ok = match redirect_uri {
+        Some(uri) => uri == grant.redirect_uri,
+        None => !grant.redirect_uri_sent,
+    };
+    if !redirect_ok {
         return Err(TokenError::invalid_grant("redirect_uri does not match"));
     }
     match (&grant.code_challenge, verifier) {

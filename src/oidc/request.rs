@@ -24,6 +24,9 @@ pub enum ResponseMode {
 pub struct ReplyTo {
     /// The registered redirect URI.
     pub redirect_uri: String,
+    /// Whether the request named it (then the token request must repeat it).
+    #[serde(default)]
+    pub redirect_uri_sent: bool,
     /// Response mode.
     pub mode: ResponseMode,
     /// The request's `state`, echoed unchanged.
@@ -109,6 +112,7 @@ pub fn trusted_reply(client: &OidcClient, params: &Params) -> Result<ReplyTo, Re
     };
     Ok(ReplyTo {
         redirect_uri,
+        redirect_uri_sent: params.get("redirect_uri").is_some(),
         mode,
         state: params.0.get("state").cloned(),
     })
@@ -346,6 +350,7 @@ mod tests {
         // A single registered URI may be left out.
         let ok = check(&one, &[("response_type", "code"), ("scope", "openid")]).unwrap();
         assert_eq!(ok.reply.redirect_uri, "https://rp/cb?a=1");
+        assert!(!ok.reply.redirect_uri_sent);
     }
 
     #[test]

@@ -759,3 +759,61 @@ async fn oidc_logout_sends_back_channel_logout_tokens() {
     assert!((chrono::Utc::now().timestamp() - iat).abs() < 60);
     op.stop().await;
 }
+
+#[tokio::test]
+async fn oidc_redirect_uri_is_repeated_only_when_sent_and_login_loops_end() {
+    let op = op().await;
+    op.sign_in(LevelOfAssurance::Substantial).await;
+    let token_form = |code: String, with_uri: bool| {
+        let mut f = vec![
+            ("grant_type".to_owned(), "authorization_code".to_owned()),
+            ("code".to_owned(), code),
+        ];
+        if with_uri {
+            f.push(("redirect_uri".to_owned(), CB.to_owned()));
+        }
+        f
+    };
+    let post = |form: Vec<(String, String)>| {
+        op.http
+            .post(format!("{}/oidc/token", op.base))
+            .basic_auth("sede", Some(&op.secret))
+            .form(&form)
+            .send()
+    };
+    // Sent at the authorization endpoint: must be repeated.
+    let code = code_for(&op, "sede", &[]).await;
+    let res = post(token_form(code, false)).await.unwrap();
+    assert_eq!(res.status(), 400);
+    // Left out (one registered URI): may be left out at the token endpoint too.
+    let res = op
+        .get("/oidc/authorize?client_id=sede&response_type=code&scope=openid&state=q")
+        .await;
+    let q = query_of(res.headers()["location"].to_str().unwrap());
+    let res = post(token_form(q["code"].clone(), false)).await.unwrap();
+    assert_eq!(res.status(), 200);
+
+    // A login page that keeps sending the browser back without a fresh login ends in
+    // access_denied rather than an endless loop.
+    let res = op
+        .get(&authorize_path(
+            "sede",
+            &[("prompt", "login"), ("state", "loop")],
+        ))
+        .await;
+    let login = res.headers()["location"].to_str().unwrap().to_owned();
+    let resume = query_of(&format!("http://x{login}"))["continue"].clone();
+    let mut last = None;
+    for _ in 0..10 {
+        let res = op.get(&resume).await;
+        let location = res.headers()["location"].to_str().unwrap().to_owned();
+        if !location.starts_with("/login") {
+            last = Some(location);
+            break;
+        }
+    }
+    let q = query_of(&last.expect("the loop ends"));
+    assert_eq!(q["error"], "access_denied");
+    assert_eq!(q["state"], "loop");
+    op.stop().await;
+}
