@@ -817,3 +817,117 @@ async fn oidc_redirect_uri_is_repeated_only_when_sent_and_login_loops_end() {
     assert_eq!(q["state"], "loop");
     op.stop().await;
 }
+
+#[tokio::test]
+async fn oidc_post_requests_client_secret_post_ignored_parameters_and_cross_client_refresh() {
+    let op = op().await;
+    let added = op._d.cli_json(&[
+        "admin",
+        "client",
+        "add",
+        "post",
+        "--redirect-uri",
+        CB,
+        "--auth-method",
+        "client_secret_post",
+    ]);
+    let post_secret = added["client_secret"].as_str().unwrap().to_owned();
+    let session = op.sign_in(LevelOfAssurance::Substantial).await;
+    // The authorization request as a POSTed form, with parameters the OP ignores.
+    let res = op
+        .http
+        .post(format!("{}/oidc/authorize", op.base))
+        .form(&[
+            ("scope", "email openid"),
+            ("redirect_uri", CB),
+            ("client_id", "post"),
+            ("response_type", "code"),
+            ("state", "p"),
+            ("display", "popup"),
+            ("claims_locales", "se"),
+            ("ui_locales", "se"),
+            ("login_hint", "buffy@localhost"),
+            ("extra", "foobar"),
+            (
+                "acr_values",
+                "http://eidas.europa.eu/LoA/low http://eidas.europa.eu/LoA/substantial",
+            ),
+            ("claims", r#"{"userinfo":{"name":{"essential":true}}}"#),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let q = query_of(res.headers()["location"].to_str().unwrap());
+    assert_eq!(q["state"], "p");
+    let (status, body, _) = op
+        .token(
+            "post",
+            None,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", q["code"].as_str()),
+                ("redirect_uri", CB),
+                ("client_id", "post"),
+                ("client_secret", post_secret.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let first = verify_id_token(&op, "post", body["id_token"].as_str().unwrap(), None).await;
+    assert_eq!(body["scope"], "openid email");
+    // prompt=none with the ID token as hint: silent, same sub and auth_time.
+    let hint = body["id_token"].as_str().unwrap().to_owned();
+    let code = code_for(&op, "sede", &[("prompt", "none"), ("id_token_hint", &hint)]).await;
+    let (_, sede, _) = op
+        .token(
+            "sede",
+            Some(&op.secret),
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", CB),
+            ],
+        )
+        .await;
+    let second = verify_id_token(&op, "sede", sede["id_token"].as_str().unwrap(), None).await;
+    assert_eq!(first["sub"], second["sub"]);
+    assert_eq!(first["auth_time"], second["auth_time"]);
+    assert_eq!(second["auth_time"], session.auth_time.timestamp());
+    // A refresh token of one client is refused to another.
+    let (status, body, _) = op
+        .token(
+            "post",
+            None,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", sede["refresh_token"].as_str().unwrap()),
+                ("client_id", "post"),
+                ("client_secret", post_secret.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    // Refreshing with a narrower scope works; a wider one does not.
+    let (status, body, _) = op
+        .token(
+            "sede",
+            Some(&op.secret),
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", sede["refresh_token"].as_str().unwrap()),
+                ("scope", "openid profile"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["scope"], "openid profile");
+    let refreshed = verify_id_token(&op, "sede", body["id_token"].as_str().unwrap(), None).await;
+    assert_eq!(refreshed["sub"], second["sub"]);
+    assert_eq!(refreshed["auth_time"], second["auth_time"]);
+    assert!(refreshed["iat"].as_i64() >= second["iat"].as_i64());
+    op.stop().await;
+}
