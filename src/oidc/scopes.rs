@@ -128,6 +128,39 @@ mod tests {
     use super::*;
 
     #[test]
+    fn each_scope_releases_its_claims_and_no_more() {
+        let now = chrono::DateTime::from_timestamp(1_767_225_600, 0).unwrap();
+        let mut new = crate::core::testing::lucia();
+        new.address.street = "Calle Mayor 1".into();
+        new.address.locality = "A Coruña".into();
+        new.address.postal_code = "15001".into();
+        let citizen = new.validate("ES", now).unwrap();
+        let only = userinfo_claims(&citizen, "s-1", "openid");
+        assert_eq!(only.len(), 1);
+        assert_eq!(only["sub"], "s-1");
+        let all = userinfo_claims(&citizen, "s-1", "openid profile email phone address");
+        assert_eq!(all["family_name"], "García Pérez");
+        assert_eq!(all["birthdate"], "1980-02-29");
+        assert_eq!(all["updated_at"], 1_767_225_600);
+        assert_eq!(all["email_verified"], false);
+        assert_eq!(all["phone_number"], "+34600111222");
+        assert_eq!(all["address"]["locality"], "A Coruña");
+        assert!(
+            all["address"]["formatted"]
+                .as_str()
+                .unwrap()
+                .starts_with("Calle Mayor 1, 15001, A Coruña")
+        );
+        assert_eq!(
+            all["identifier"],
+            json!({ "type": "dni", "value": "12345678Z" })
+        );
+        let id_only = userinfo_claims(&citizen, "s-1", "openid identifier");
+        assert_eq!(id_only.len(), 2);
+        assert!(id_only.contains_key("identifier"));
+    }
+
+    #[test]
     fn unknown_and_repeated_scopes_are_dropped() {
         assert_eq!(
             granted("email openid  bogus email"),
