@@ -83,8 +83,12 @@ async fn authenticate(
 pub async fn token(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
+    form: Result<Form<HashMap<String, String>>, axum::extract::rejection::FormRejection>,
 ) -> Response {
+    let Ok(Form(form)) = form else {
+        return TokenError::invalid_request("the body must be a form (x-www-form-urlencoded)")
+            .into_response();
+    };
     match handle(&state, &headers, &form).await {
         Ok(issued) => {
             let mut res = axum::Json(issued).into_response();

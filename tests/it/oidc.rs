@@ -373,6 +373,18 @@ async fn oidc_code_flow_with_pkce_nonce_userinfo_and_code_reuse() {
         .await
         .unwrap();
     assert_eq!(res.status(), 401);
+    // A body that is not a form: a JSON error all the same.
+    let res = op
+        .http
+        .post(format!("{}/oidc/token", op.base))
+        .body("{}")
+        .header("content-type", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_request");
     // Bad client credentials: 401 invalid_client.
     let code = code_for(&op, "sede", &[]).await;
     let form = [
