@@ -206,16 +206,15 @@ pub async fn exchange_code(
     if session.is_none_or(|s| s.ended_at.is_some()) {
         return Err(TokenError::invalid_grant("the session has ended"));
     }
-    let issued = issue_tokens(
-        state,
-        client,
-        &grant_id(code),
-        grant.citizen_id,
-        &grant.facts,
-        grant.nonce.as_deref(),
-        None,
-    )
-    .await?;
+    let family = Family {
+        grant: &grant_id(code),
+        citizen: grant.citizen_id,
+        facts: &grant.facts,
+        refresh_facts: &grant.facts,
+        nonce: grant.nonce.as_deref(),
+        ends: None,
+    };
+    let issued = issue_tokens(state, client, &family).await?;
     audit(state, "oidc.code.exchanged", client, grant.citizen_id).await?;
     Ok(issued)
 }
@@ -265,16 +264,15 @@ pub async fn refresh(
         }
         facts.scope = narrowed.join(" ");
     }
-    let issued = issue_tokens(
-        state,
-        client,
-        &record.grant_id,
-        record.citizen_id,
-        &facts,
-        None,
-        Some(record.expires_at),
-    )
-    .await?;
+    let family = Family {
+        grant: &record.grant_id,
+        citizen: record.citizen_id,
+        facts: &facts,
+        refresh_facts: &record.facts,
+        nonce: None,
+        ends: Some(record.expires_at),
+    };
+    let issued = issue_tokens(state, client, &family).await?;
     audit(state, "oidc.token.refreshed", client, record.citizen_id).await?;
     Ok(issued)
 }
@@ -293,15 +291,35 @@ async fn audit(
     state.engine.audit(event).await.map(|_| ())
 }
 
+/// What the tokens about to be issued belong to.
+struct Family<'a> {
+    /// The grant id.
+    grant: &'a str,
+    /// Whose tokens.
+    citizen: CitizenId,
+    /// What the access and ID tokens assert.
+    facts: &'a GrantFacts,
+    /// What the refresh token keeps (the whole grant's scope).
+    refresh_facts: &'a GrantFacts,
+    /// The request's nonce (first issue only).
+    nonce: Option<&'a str>,
+    /// When the refresh family ends (after a rotation).
+    ends: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 async fn issue_tokens(
     state: &AppState,
     client: &OidcClient,
-    grant: &str,
-    citizen: CitizenId,
-    facts: &GrantFacts,
-    nonce: Option<&str>,
-    family_ends: Option<chrono::DateTime<chrono::Utc>>,
+    family: &Family<'_>,
 ) -> Result<Issued, TokenError> {
+    let Family {
+        grant,
+        citizen,
+        facts,
+        refresh_facts,
+        nonce,
+        ends: family_ends,
+    } = *family;
     let now = state.engine.clock.now();
     let cfg = &state.config.oidc;
     let access = crate::core::random::token(TOKEN_BYTES).map_err(TokenError::server)?;
@@ -325,7 +343,10 @@ async fn issue_tokens(
     let refresh = if client.allows_grant(super::client::GrantType::RefreshToken) {
         let token = crate::core::random::token(TOKEN_BYTES).map_err(TokenError::server)?;
         // A rotated refresh token ends when its family does, counted from the authorization.
+        // It keeps the whole grant's scope even when this refresh asked for less (RFC 6749
+        // §6: a narrower scope applies to the new access token only).
         let mut r = record(TokenKind::Refresh, &token, cfg.refresh_ttl());
+        r.facts = refresh_facts.clone();
         if let Some(end) = family_ends {
             r.expires_at = end;
         }

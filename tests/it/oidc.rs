@@ -941,5 +941,18 @@ async fn oidc_post_requests_client_secret_post_ignored_parameters_and_cross_clie
     assert_eq!(refreshed["sub"], second["sub"]);
     assert_eq!(refreshed["auth_time"], second["auth_time"]);
     assert!(refreshed["iat"].as_i64() >= second["iat"].as_i64());
+    // The rotated refresh token still holds the whole grant.
+    let (status, body, _) = op
+        .token(
+            "sede",
+            Some(&op.secret),
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", body["refresh_token"].as_str().unwrap()),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["scope"], "openid profile email phone");
     op.stop().await;
 }
