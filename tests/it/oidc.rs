@@ -373,6 +373,27 @@ async fn oidc_code_flow_with_pkce_nonce_userinfo_and_code_reuse() {
         .await
         .unwrap();
     assert_eq!(res.status(), 401);
+    // Audited, never with the code or a token.
+    let entries = op
+        .server
+        .state
+        .engine
+        .store
+        .audit_entries(None, 0, 10_000)
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = entries.iter().map(|e| e.event.kind.as_str()).collect();
+    for kind in [
+        "oidc.client.registered",
+        "oidc.code.issued",
+        "oidc.code.exchanged",
+        "oidc.grant.revoked",
+    ] {
+        assert!(kinds.contains(&kind), "{kind} not in {kinds:?}");
+    }
+    let all = serde_json::to_string(&entries.iter().map(|e| &e.event.detail).collect::<Vec<_>>())
+        .unwrap();
+    assert!(!all.contains(code.as_str()) && !all.contains(access));
     // A body that is not a form: a JSON error all the same.
     let res = op
         .http
