@@ -127,6 +127,11 @@ pub fn validate(
 ) -> Result<AuthzRequest, Rejection> {
     let fail = |e: AuthzError| Rejection::Redirected(reply.clone(), e);
     if let Some(name) = &params.1 {
+        // Only safe characters go back in error_description (RFC 6749 §4.1.2.1).
+        let name: String = name
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
         return Err(fail(AuthzError::invalid_request(format!(
             "parameter {name} given more than once"
         ))));
