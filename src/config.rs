@@ -70,6 +70,9 @@ pub struct Config {
     /// SMS one-time codes.
     #[serde(default)]
     pub otp: crate::core::otp::OtpPolicy,
+    /// OpenID Provider lifetimes.
+    #[serde(default)]
+    pub oidc: crate::oidc::config::OidcConfig,
     /// SAML 2.0 identity provider.
     #[serde(default)]
     pub saml: crate::saml::SamlConfig,

@@ -8,6 +8,7 @@ pub mod admin;
 pub mod clock;
 pub mod config;
 pub mod core;
+pub mod oidc;
 pub mod saml;
 pub mod server;
 pub mod store;

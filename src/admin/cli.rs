@@ -54,6 +54,11 @@ pub enum AdminCommand {
         #[command(subcommand)]
         command: super::citizen::CitizenCommand,
     },
+    /// OIDC clients: add, list, show, remove.
+    Client {
+        #[command(subcommand)]
+        command: super::client::ClientCommand,
+    },
     /// Invitation letters: `letter issue ID` prints a letter with a CSV code.
     Letter {
         #[command(subcommand)]
@@ -114,6 +119,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             match command {
                 AdminCommand::Citizen { command } => {
                     super::citizen::run(command, &services.engine).await
+                }
+                AdminCommand::Client { command } => {
+                    super::client::run(command, &services.engine).await
                 }
                 AdminCommand::Letter { command } => {
                     super::letter::run(command, &services.engine).await

@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod citizen;
 pub mod cli;
+pub mod client;
 pub mod dev;
 pub mod keys;
 pub mod letter;

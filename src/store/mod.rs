@@ -10,6 +10,7 @@
 
 pub mod credentials;
 pub mod ephemeral;
+pub mod oidc_tokens;
 pub mod sessions;
 pub mod sql;
 #[doc(hidden)]
@@ -17,6 +18,7 @@ pub mod suite;
 
 pub use credentials::CredentialStore;
 pub use ephemeral::{Consumed, EphemeralError, EphemeralStore};
+pub use oidc_tokens::OidcTokenStore;
 pub use sessions::SessionStore;
 
 use crate::core::audit::{AuditEntry, AuditEvent};
@@ -132,7 +134,7 @@ pub struct StoredKey {
 
 /// Durable storage. Implementations: [`sql::SqlStore`] over SQLite and PostgreSQL.
 #[async_trait]
-pub trait Store: SessionStore + CredentialStore + Send + Sync + 'static {
+pub trait Store: SessionStore + CredentialStore + OidcTokenStore + Send + Sync + 'static {
     /// Succeeds when the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
 

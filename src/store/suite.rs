@@ -8,6 +8,7 @@ mod audit;
 mod codes;
 mod credentials;
 mod keys;
+mod oidc_tokens;
 mod sessions;
 
 use super::{Store, StoreError};
@@ -28,6 +29,7 @@ pub async fn run(store: Arc<dyn Store>) {
     keys::keys(store.as_ref()).await;
     audit::audit(&store).await;
     sessions::sessions(&store).await;
+    oidc_tokens::oidc_tokens(&store).await;
 }
 
 /// An instant with microseconds, the precision the store promises to keep.

@@ -38,11 +38,15 @@ macro_rules! language_files {
                 "account",
                 include_str!(concat!("../../templates/locales/", $lang, "/account.ftl")),
             ),
+            (
+                "oidc",
+                include_str!(concat!("../../templates/locales/", $lang, "/oidc.ftl")),
+            ),
         ]
     };
 }
 
-type Files = [(&'static str, &'static str); 4];
+type Files = [(&'static str, &'static str); 5];
 
 const SOURCES: [(Lang, Files); 3] = [
     (Lang::Es, language_files!("es")),

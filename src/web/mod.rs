@@ -45,6 +45,7 @@ pub fn app(state: AppState) -> Router {
         .merge(login::routes())
         .merge(activation::routes())
         .merge(account::routes())
+        .merge(crate::oidc::routes())
         .merge(crate::saml::routes());
     if state.config.dev.pages {
         router = router.route("/dev/sms", get(dev::sms));

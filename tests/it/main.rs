@@ -5,6 +5,7 @@ mod activation;
 mod browser;
 mod cli;
 mod login;
+mod oidc;
 mod saml;
 mod server;
 // Shared fixtures; not every suite uses every one.

@@ -737,3 +737,33 @@ impl crate::store::SessionStore for FakeStore {
         Err(outside_the_fake())
     }
 }
+
+/// OAuth tokens are not part of the key ring's world either.
+#[async_trait]
+impl crate::store::OidcTokenStore for FakeStore {
+    async fn insert_token(
+        &self,
+        _: &crate::store::oidc_tokens::TokenRecord,
+    ) -> Result<(), StoreError> {
+        Err(outside_the_fake())
+    }
+    async fn token(
+        &self,
+        _: &str,
+    ) -> Result<Option<crate::store::oidc_tokens::TokenRecord>, StoreError> {
+        Err(outside_the_fake())
+    }
+    async fn use_refresh_token(&self, _: &str, _: DateTime<Utc>) -> Result<bool, StoreError> {
+        Err(outside_the_fake())
+    }
+    async fn revoke_grant(&self, _: &str, _: DateTime<Utc>) -> Result<u64, StoreError> {
+        Err(outside_the_fake())
+    }
+    async fn revoke_session_tokens(
+        &self,
+        _: &crate::core::session::SessionId,
+        _: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        Err(outside_the_fake())
+    }
+}

@@ -14,6 +14,7 @@ mod citizens;
 mod codes;
 mod credentials;
 mod keys;
+mod oidc_tokens;
 mod relying_parties;
 mod sessions;
 #[cfg(test)]

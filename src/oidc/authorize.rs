@@ -1,0 +1,322 @@
+//! The authorization endpoint (GET and POST `/oidc/authorize`) and its return from the login
+//! page (`/oidc/authorize/resume`). Without a suitable live session the validated request is
+//! kept server-side under a random id and the browser goes to `/login`, which comes back to
+//! the resume URL once the citizen has logged in.
+
+use super::client::OidcClient;
+use super::error::AuthzError;
+use super::grants;
+use super::request::{self, AuthzRequest, Params, Rejection, ReplyTo, ResponseMode};
+use crate::web::AppState;
+use crate::web::auth::{self, SignedIn};
+use crate::web::error::PageError;
+use crate::web::i18n::{Tr, negotiate};
+use askama::Template;
+use axum::extract::{Form, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Prefix of pending requests in the ephemeral store.
+const PENDING: &str = "oidc:pending:";
+
+/// A request waiting for the citizen to log in.
+#[derive(Debug, Serialize, Deserialize)]
+struct Pending {
+    request: AuthzRequest,
+    created_at: DateTime<Utc>,
+    /// Trips to the login page so far; a login page that keeps sending the browser back
+    /// without a fresh authentication must not make an endless loop.
+    #[serde(default)]
+    rounds: u8,
+}
+
+/// Trips to the login page before the request is answered `access_denied`.
+const MAX_ROUNDS: u8 = 5;
+
+/// A request coming back from the login page.
+struct Resumed {
+    id: String,
+    created_at: DateTime<Utc>,
+    rounds: u8,
+}
+
+/// `GET /oidc/authorize`
+pub async fn get(
+    State(state): State<AppState>,
+    parts: Parts,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Response {
+    authorize(state, parts, pairs).await
+}
+
+/// `POST /oidc/authorize` (form-encoded, same parameters).
+pub async fn post(
+    State(state): State<AppState>,
+    parts: Parts,
+    Form(pairs): Form<Vec<(String, String)>>,
+) -> Response {
+    authorize(state, parts, pairs).await
+}
+
+fn displayed(parts: &Parts, key: &str) -> Response {
+    let tr = Tr::new(negotiate(parts));
+    PageError::BadRequest(tr.t(key)).page(tr).into_response()
+}
+
+fn unavailable(parts: &Parts, e: impl std::fmt::Display) -> Response {
+    PageError::Unavailable(e.to_string())
+        .page(Tr::new(negotiate(parts)))
+        .into_response()
+}
+
+async fn authorize(state: AppState, parts: Parts, pairs: Vec<(String, String)>) -> Response {
+    let params = Params::new(pairs);
+    let Some(client_id) = params.get("client_id") else {
+        return displayed(&parts, "oidc-error-client");
+    };
+    let client = match grants::client(&state, client_id).await {
+        Ok(Some(c)) => c,
+        Ok(None) => return displayed(&parts, "oidc-error-client"),
+        Err(e) => return unavailable(&parts, e),
+    };
+    let checked = request::trusted_reply(&client, &params)
+        .and_then(|reply| request::validate(&client, &params, reply, &state.engine.vocabulary));
+    match checked {
+        Ok(req) => decide(&state, &parts, &client, req, None).await,
+        Err(Rejection::Displayed(key)) => displayed(&parts, key),
+        Err(Rejection::Redirected(reply, e)) => error_reply(&state, &reply, &e),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ResumeQuery {
+    id: String,
+}
+
+/// `GET /oidc/authorize/resume?id=…`: back from the login page.
+pub async fn resume(
+    State(state): State<AppState>,
+    parts: Parts,
+    Query(q): Query<ResumeQuery>,
+) -> Response {
+    let key = format!("{PENDING}{}", q.id);
+    let pending = match state.engine.ephemeral.get(&key).await {
+        Ok(Some(bytes)) => serde_json::from_slice::<Pending>(&bytes).ok(),
+        Ok(None) => None,
+        Err(e) => return unavailable(&parts, e),
+    };
+    let Some(pending) = pending else {
+        return displayed(&parts, "oidc-error-expired");
+    };
+    if pending.rounds >= MAX_ROUNDS {
+        let _ = state.engine.ephemeral.delete(&key).await;
+        let e = AuthzError::new("access_denied", "the login did not complete");
+        return error_reply(&state, &pending.request.reply, &e);
+    }
+    let client = match grants::client(&state, &pending.request.client_id).await {
+        Ok(Some(c)) => c,
+        Ok(None) => return displayed(&parts, "oidc-error-client"),
+        Err(e) => return unavailable(&parts, e),
+    };
+    let res = decide(
+        &state,
+        &parts,
+        &client,
+        pending.request,
+        Some(Resumed {
+            id: q.id.clone(),
+            created_at: pending.created_at,
+            rounds: pending.rounds,
+        }),
+    )
+    .await;
+    if res.status() != StatusCode::SEE_OTHER
+        || !res
+            .headers()
+            .get(header::LOCATION)
+            .and_then(|l| l.to_str().ok())
+            .is_some_and(|l| l.starts_with("/login"))
+    {
+        // Answered (code or error): the pending request is spent.
+        let _ = state.engine.ephemeral.delete(&key).await;
+    }
+    res
+}
+
+/// Answers from the live session, or sends the citizen to log in first.
+async fn decide(
+    state: &AppState,
+    parts: &Parts,
+    client: &OidcClient,
+    req: AuthzRequest,
+    resumed: Option<Resumed>,
+) -> Response {
+    let signed = match auth::current(state, parts).await {
+        Ok(s) => s,
+        Err(e) => return e.page(Tr::new(negotiate(parts))).into_response(),
+    };
+    let now = state.engine.clock.now();
+    // After a login that began for this request, the session is fresh by definition.
+    let fresh = |s: &SignedIn| {
+        resumed
+            .as_ref()
+            .is_some_and(|r| s.session.auth_time >= r.created_at)
+    };
+    let usable = signed.as_ref().filter(|s| {
+        let too_old = req
+            .max_age
+            .is_some_and(|m| s.session.age_since_auth(now).num_seconds() > m);
+        fresh(s) || !(req.prompt_login || too_old)
+    });
+    match usable {
+        Some(s) if s.session.level >= req.required_level => {
+            match grants::issue_code(state, client, &req, &s.session).await {
+                Ok(code) => success_reply(state, &req.reply, &code),
+                Err(e) => {
+                    tracing::error!(error = %e, "authorization: could not issue a code");
+                    error_reply(
+                        state,
+                        &req.reply,
+                        &AuthzError::new("server_error", "the code could not be issued"),
+                    )
+                }
+            }
+        }
+        Some(s) if fresh(s) => error_reply(
+            state,
+            &req.reply,
+            &AuthzError::new(
+                "access_denied",
+                "the requested level of assurance was not reached",
+            ),
+        ),
+        _ if req.prompt_none => error_reply(
+            state,
+            &req.reply,
+            &AuthzError::new("login_required", "the citizen must log in"),
+        ),
+        _ => send_to_login(state, parts, req, resumed).await,
+    }
+}
+
+async fn send_to_login(
+    state: &AppState,
+    parts: &Parts,
+    req: AuthzRequest,
+    resumed: Option<Resumed>,
+) -> Response {
+    let (id, rounds) = match resumed {
+        Some(r) => (r.id, r.rounds.saturating_add(1)),
+        None => match crate::core::random::token(24) {
+            Ok(id) => (id, 0),
+            Err(e) => return unavailable(parts, e),
+        },
+    };
+    let level = req.required_level;
+    let hint = req.login_hint.clone();
+    let lang = req.ui_locale.clone();
+    let pending = Pending {
+        request: req,
+        created_at: state.engine.clock.now(),
+        rounds,
+    };
+    let Ok(bytes) = serde_json::to_vec(&pending) else {
+        return unavailable(parts, "pending request not serialisable");
+    };
+    if let Err(e) = state
+        .engine
+        .ephemeral
+        .put(
+            &format!("{PENDING}{id}"),
+            &bytes,
+            state.config.oidc.pending_ttl(),
+        )
+        .await
+    {
+        return unavailable(parts, e);
+    }
+    let resume = format!("/oidc/authorize/resume?id={id}");
+    let mut target = crate::web::pages::login_then(&resume);
+    if let Some(hint) = hint {
+        let hint: String = url::form_urlencoded::byte_serialize(hint.as_bytes()).collect();
+        target.push_str(&format!("&login_hint={hint}"));
+    }
+    target.push_str(&format!("&acr={}", level.as_str()));
+    if let Some(lang) = lang {
+        // The pages' own language switch: remembered in a cookie from then on.
+        target.push_str(&format!("&lang={lang}"));
+    }
+    crate::web::pages::see_other(&target)
+}
+
+fn success_reply(state: &AppState, reply: &ReplyTo, code: &str) -> Response {
+    let mut params = vec![("code", code)];
+    if let Some(s) = &reply.state {
+        params.push(("state", s));
+    }
+    params.push(("iss", &state.issuer));
+    respond(reply, &params)
+}
+
+/// A redirected error, with `state` (when given) and `iss`.
+pub fn error_reply(state: &AppState, reply: &ReplyTo, e: &AuthzError) -> Response {
+    let mut params = vec![("error", e.code), ("error_description", &e.description)];
+    if let Some(s) = &reply.state {
+        params.push(("state", s));
+    }
+    params.push(("iss", &state.issuer));
+    respond(reply, &params)
+}
+
+fn respond(reply: &ReplyTo, params: &[(&str, &str)]) -> Response {
+    match reply.mode {
+        ResponseMode::Query => match request::with_query(&reply.redirect_uri, params) {
+            Some(location) => {
+                (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()
+            }
+            None => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        },
+        ResponseMode::FormPost => form_post(&reply.redirect_uri, params),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "oidc/form_post.html")]
+struct FormPost<'a> {
+    action: &'a str,
+    fields: &'a [(&'a str, &'a str)],
+    script: &'a str,
+}
+
+/// The auto-submit script of the form_post page; allowed by its hash in the page's CSP.
+const SUBMIT_SCRIPT: &str = "document.forms[0].submit();";
+
+fn form_post(action: &str, fields: &[(&str, &str)]) -> Response {
+    let page = FormPost {
+        action,
+        fields,
+        script: SUBMIT_SCRIPT,
+    };
+    let Ok(body) = page.render() else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let hash = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        openssl::sha::sha256(SUBMIT_SCRIPT.as_bytes()),
+    );
+    let origin = url::Url::parse(action)
+        .map(|u| u.origin().ascii_serialization())
+        .unwrap_or_default();
+    let csp = format!(
+        "default-src 'none'; script-src 'sha256-{hash}'; form-action {origin}; \
+         base-uri 'none'; frame-ancestors 'none'"
+    );
+    let mut res = ([(header::CACHE_CONTROL, "no-store")], Html(body)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    res
+}

@@ -1,0 +1,205 @@
+//! Discovery (`/.well-known/openid-configuration`) and the JWKS, built with the
+//! `openidconnect` crate's provider-metadata type so that field names and shapes are the
+//! spec's. Discovery lists exactly what this release implements.
+
+use super::client::ClientAuthMethod;
+use super::scopes::{CLAIMS_SUPPORTED, SCOPES_SUPPORTED};
+use crate::core::keys::JwsAlg;
+use crate::web::AppState;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use openidconnect::core::{
+    CoreAuthDisplay, CoreClaimName, CoreClaimType, CoreClientAuthMethod, CoreGrantType,
+    CoreJsonWebKey, CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm,
+    CoreJwsSigningAlgorithm, CoreResponseMode, CoreResponseType, CoreSubjectIdentifierType,
+};
+use openidconnect::{
+    AdditionalProviderMetadata, AuthUrl, IssuerUrl, JsonWebKeySetUrl, ProviderMetadata,
+    ResponseTypes, Scope, TokenUrl, UserInfoUrl,
+};
+use serde::{Deserialize, Serialize};
+
+/// Metadata the crate's core type has no field for.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExtraMetadata {
+    /// RP-initiated logout endpoint.
+    pub end_session_endpoint: String,
+    /// RFC 9207: every authorization response carries `iss`.
+    pub authorization_response_iss_parameter_supported: bool,
+    /// PKCE methods (S256 only; `plain` is refused).
+    pub code_challenge_methods_supported: Vec<String>,
+    /// Back-channel logout is sent to clients that registered a URI.
+    pub backchannel_logout_supported: bool,
+    /// Logout tokens carry `sid`.
+    pub backchannel_logout_session_supported: bool,
+}
+
+impl AdditionalProviderMetadata for ExtraMetadata {}
+
+/// Provider metadata with [`ExtraMetadata`].
+pub type Metadata = ProviderMetadata<
+    ExtraMetadata,
+    CoreAuthDisplay,
+    CoreClientAuthMethod,
+    CoreClaimName,
+    CoreClaimType,
+    CoreGrantType,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJweKeyManagementAlgorithm,
+    CoreJsonWebKey,
+    CoreResponseMode,
+    CoreResponseType,
+    CoreSubjectIdentifierType,
+>;
+
+fn url_error(e: url::ParseError) -> crate::core::CoreError {
+    crate::core::CoreError::Invalid(format!("issuer URL: {e}"))
+}
+
+fn signing_alg(alg: JwsAlg) -> CoreJwsSigningAlgorithm {
+    match alg {
+        JwsAlg::RS256 => CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+        JwsAlg::PS256 => CoreJwsSigningAlgorithm::RsaSsaPssSha256,
+        JwsAlg::ES256 => CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+    }
+}
+
+/// The discovery document for `issuer`, with `acr_values` from the level vocabulary.
+pub fn metadata(issuer: &str, acr_values: &[&str]) -> Result<Metadata, crate::core::CoreError> {
+    let at = |path: &str| format!("{issuer}{path}");
+    let meta = Metadata::new(
+        IssuerUrl::new(issuer.to_owned()).map_err(url_error)?,
+        AuthUrl::new(at("/oidc/authorize")).map_err(url_error)?,
+        JsonWebKeySetUrl::new(at("/oidc/jwks")).map_err(url_error)?,
+        vec![ResponseTypes::new(vec![CoreResponseType::Code])],
+        vec![CoreSubjectIdentifierType::Public],
+        JwsAlg::ALL.into_iter().map(signing_alg).collect(),
+        ExtraMetadata {
+            end_session_endpoint: at("/oidc/logout"),
+            authorization_response_iss_parameter_supported: true,
+            code_challenge_methods_supported: vec!["S256".into()],
+            backchannel_logout_supported: true,
+            backchannel_logout_session_supported: true,
+        },
+    )
+    .set_token_endpoint(Some(TokenUrl::new(at("/oidc/token")).map_err(url_error)?))
+    .set_userinfo_endpoint(Some(
+        UserInfoUrl::new(at("/oidc/userinfo")).map_err(url_error)?,
+    ))
+    .set_scopes_supported(Some(
+        SCOPES_SUPPORTED
+            .iter()
+            .map(|s| Scope::new((*s).to_owned()))
+            .collect(),
+    ))
+    .set_response_modes_supported(Some(vec![
+        CoreResponseMode::Query,
+        CoreResponseMode::FormPost,
+    ]))
+    .set_grant_types_supported(Some(vec![
+        CoreGrantType::AuthorizationCode,
+        CoreGrantType::RefreshToken,
+    ]))
+    .set_acr_values_supported(Some(
+        acr_values
+            .iter()
+            .map(|a| openidconnect::AuthenticationContextClass::new((*a).to_owned()))
+            .collect(),
+    ))
+    .set_token_endpoint_auth_methods_supported(Some(
+        ClientAuthMethod::ALL
+            .iter()
+            .map(|m| match m {
+                ClientAuthMethod::ClientSecretBasic => CoreClientAuthMethod::ClientSecretBasic,
+                ClientAuthMethod::ClientSecretPost => CoreClientAuthMethod::ClientSecretPost,
+                ClientAuthMethod::None => CoreClientAuthMethod::None,
+            })
+            .collect(),
+    ))
+    .set_claims_supported(Some(
+        CLAIMS_SUPPORTED
+            .iter()
+            .map(|c| CoreClaimName::new((*c).to_owned()))
+            .collect(),
+    ))
+    .set_claim_types_supported(Some(vec![CoreClaimType::Normal]))
+    .set_ui_locales_supported(Some(
+        ["es", "ca", "en"]
+            .iter()
+            .map(|l| openidconnect::LanguageTag::new((*l).to_owned()))
+            .collect(),
+    ))
+    .set_claims_parameter_supported(Some(false))
+    .set_request_parameter_supported(Some(false))
+    .set_request_uri_parameter_supported(Some(false));
+    Ok(meta)
+}
+
+/// `GET /.well-known/openid-configuration`
+pub async fn openid_configuration(State(state): State<AppState>) -> Response {
+    let acr = state.engine.vocabulary.acr_values();
+    match metadata(&state.issuer, &acr) {
+        Ok(meta) => (
+            [(header::CACHE_CONTROL, "public, max-age=300")],
+            axum::Json(meta),
+        )
+            .into_response(),
+        Err(e) => super::error::server_error_json(&e.to_string()),
+    }
+}
+
+/// `GET /oidc/jwks`: the published keys. Short caching, so that a rotation is seen soon.
+pub async fn jwks(State(state): State<AppState>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        state.keys.jwks_json(),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metadata_lists_what_is_implemented() {
+        let m = metadata("https://idp.example.es", &["low", "high"]).unwrap();
+        let v = serde_json::to_value(&m).unwrap();
+        assert_eq!(v["issuer"], "https://idp.example.es");
+        assert_eq!(
+            v["authorization_endpoint"],
+            "https://idp.example.es/oidc/authorize"
+        );
+        assert_eq!(v["response_types_supported"], serde_json::json!(["code"]));
+        assert_eq!(
+            v["response_modes_supported"],
+            serde_json::json!(["query", "form_post"])
+        );
+        assert_eq!(
+            v["code_challenge_methods_supported"],
+            serde_json::json!(["S256"])
+        );
+        assert_eq!(v["authorization_response_iss_parameter_supported"], true);
+        assert_eq!(
+            v["acr_values_supported"],
+            serde_json::json!(["low", "high"])
+        );
+        assert_eq!(
+            v["id_token_signing_alg_values_supported"],
+            serde_json::json!(["RS256", "PS256", "ES256"])
+        );
+        assert_eq!(
+            v["end_session_endpoint"],
+            "https://idp.example.es/oidc/logout"
+        );
+        assert_eq!(v["request_parameter_supported"], false);
+        assert_eq!(v["backchannel_logout_supported"], true);
+        assert_eq!(v["backchannel_logout_session_supported"], true);
+        assert!(v.get("frontchannel_logout_supported").is_none());
+        assert!(v.get("registration_endpoint").is_none());
+    }
+}

@@ -1,0 +1,46 @@
+//! The OpenID Connect Provider: a thin protocol layer over the core engine. It validates
+//! requests against the registered client, reads the SSO session, and renders the answers
+//! (codes, tokens, ID tokens, userinfo) or the spec's errors.
+//!
+//! Endpoints (all under the issuer):
+//! - `GET /.well-known/openid-configuration`, `GET /oidc/jwks`
+//! - `GET|POST /oidc/authorize` (and `GET /oidc/authorize/resume` after the login page)
+//! - `POST /oidc/token`
+//! - `GET|POST /oidc/userinfo`
+//! - `GET|POST /oidc/logout`
+
+pub mod authorize;
+pub mod backchannel;
+pub mod client;
+pub mod config;
+pub mod discovery;
+pub mod error;
+pub mod grants;
+pub mod id_token;
+pub mod logout;
+pub mod request;
+pub mod scopes;
+pub mod token;
+pub mod userinfo;
+
+use crate::web::AppState;
+use axum::Router;
+use axum::routing::get;
+
+/// The routes of the OpenID Provider.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/.well-known/openid-configuration",
+            get(discovery::openid_configuration),
+        )
+        .route("/oidc/jwks", get(discovery::jwks))
+        .route("/oidc/authorize", get(authorize::get).post(authorize::post))
+        .route("/oidc/authorize/resume", get(authorize::resume))
+        .route("/oidc/token", axum::routing::post(token::token))
+        .route(
+            "/oidc/userinfo",
+            get(userinfo::userinfo).post(userinfo::userinfo),
+        )
+        .route("/oidc/logout", get(logout::get).post(logout::post))
+}

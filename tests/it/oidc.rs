@@ -1,0 +1,1067 @@
+//! Integration tests of the OpenID Provider: the real server, clients registered with the real
+//! command line, a citizen made active through the library and a session cookie planted in
+//! the client (the login pages are not needed). ID tokens are checked with the
+//! `openidconnect` crate's verifier against the served JWKS.
+
+use crate::support::*;
+use base64::Engine as _;
+use pasarela::core::citizen::Citizen;
+use pasarela::core::engine::Actor;
+use pasarela::core::identifier::Identifier;
+use pasarela::core::level::{AuthMethod, LevelOfAssurance};
+use pasarela::core::session::{SessionCookie, SsoSession};
+use pasarela::server::Running;
+use reqwest::cookie::Jar;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+const PASSWORD: &str = "Tortuga-Marina-Azul-2031";
+const ISSUER: &str = "http://localhost:8080";
+const CB: &str = "http://localhost:9999/cb?x=1";
+const BYE: &str = "http://localhost:9999/bye";
+const VERIFIER: &str = "dBjftJeZ4CVP-mB0Y3bJbBZyY1mLyK4Zm4ggXvebHzA";
+const CHALLENGE: &str = "jeKapnPfiU_wqJ_BaE7ygYSi_Jdlp6EJ8EvSCzMc5e4";
+
+struct Op {
+    _d: Deployment,
+    server: Running,
+    base: String,
+    jar: Arc<Jar>,
+    http: reqwest::Client,
+    citizen: Citizen,
+    secret: String,
+}
+
+impl Op {
+    fn plant(&self, cookie: &SessionCookie) {
+        let url = self.base.parse().unwrap();
+        self.jar.add_cookie_str(
+            &format!("{}={}; Path=/", SessionCookie::name(false), cookie.value()),
+            &url,
+        );
+    }
+
+    async fn sign_in(&self, level: LevelOfAssurance) -> SsoSession {
+        let state = &self.server.state;
+        let (session, cookie) = state
+            .engine
+            .create_session(
+                self.citizen.id,
+                &[AuthMethod::Pwd, AuthMethod::Sms],
+                level,
+                None,
+                None,
+                &state.config.sessions,
+            )
+            .await
+            .unwrap();
+        self.plant(&cookie);
+        session
+    }
+
+    async fn get(&self, path: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn token(
+        &self,
+        client: &str,
+        secret: Option<&str>,
+        form: &[(&str, &str)],
+    ) -> (u16, Value, reqwest::header::HeaderMap) {
+        let mut req = self.http.post(format!("{}/oidc/token", self.base));
+        if let Some(s) = secret {
+            req = req.basic_auth(client, Some(s));
+        }
+        let res = req.form(form).send().await.unwrap();
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        (status, res.json().await.unwrap(), headers)
+    }
+
+    async fn stop(self) {
+        self.server.shutdown(Duration::from_secs(1)).await.unwrap();
+    }
+}
+
+fn query_of(location: &str) -> HashMap<String, String> {
+    url::Url::parse(location)
+        .unwrap()
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+fn authorize_path(client: &str, extra: &[(&str, &str)]) -> String {
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    q.append_pair("client_id", client);
+    q.append_pair("response_type", "code");
+    q.append_pair("scope", "openid profile email phone");
+    q.append_pair("redirect_uri", CB);
+    for (k, v) in extra {
+        q.append_pair(k, v);
+    }
+    format!("/oidc/authorize?{}", q.finish())
+}
+
+async fn op() -> Op {
+    let d = journey_deployment("");
+    let args = register_args("12345678Z");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    d.cli_ok(&args);
+    let added = d.cli_json(&[
+        "admin",
+        "client",
+        "add",
+        "sede",
+        "--name",
+        "Sede electrónica",
+        "--redirect-uri",
+        CB,
+        "--post-logout-redirect-uri",
+        BYE,
+        "--min-level",
+        "substantial",
+    ]);
+    let secret = added["client_secret"].as_str().unwrap().to_owned();
+    let public = d.cli_json(&[
+        "admin",
+        "client",
+        "add",
+        "app",
+        "--redirect-uri",
+        CB,
+        "--auth-method",
+        "none",
+        "--id-token-alg",
+        "ES256",
+        "--grant-type",
+        "authorization_code",
+    ]);
+    assert!(public["client_secret"].is_null());
+    let server = d.start().await;
+    let state = server.state.clone();
+    let engine = &state.engine;
+    let id = Identifier::parse_any("12345678Z").unwrap();
+    let citizen = engine
+        .store
+        .citizen_by_identifier(&id)
+        .await
+        .unwrap()
+        .unwrap();
+    engine
+        .accept_security_policy(citizen.id, "2024-1", &Actor::system())
+        .await
+        .unwrap();
+    engine
+        .activate(
+            citizen.id,
+            PASSWORD,
+            PASSWORD,
+            state.config.credentials.password_policy,
+            &state.hasher,
+            &Actor::system(),
+        )
+        .await
+        .unwrap();
+    let citizen = engine.store.citizen(citizen.id).await.unwrap().unwrap();
+    let jar = Arc::new(Jar::default());
+    let http = reqwest::Client::builder()
+        .cookie_provider(jar.clone())
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    Op {
+        _d: d,
+        base: format!("http://{}", server.addr),
+        server,
+        jar,
+        http,
+        citizen,
+        secret,
+    }
+}
+
+/// Verifies an ID token's signature and standard claims with the `openidconnect` crate.
+async fn verify_id_token(op: &Op, client: &str, id_token: &str, nonce: Option<&str>) -> Value {
+    use openidconnect::core::{CoreIdToken, CoreIdTokenVerifier, CoreJsonWebKeySet};
+    use openidconnect::{ClientId, IssuerUrl, Nonce};
+    let jwks: CoreJsonWebKeySet = op.get("/oidc/jwks").await.json().await.unwrap();
+    let verifier = CoreIdTokenVerifier::new_public_client(
+        ClientId::new(client.into()),
+        IssuerUrl::new(ISSUER.into()).unwrap(),
+        jwks,
+    )
+    .allow_any_alg();
+    let token: CoreIdToken = id_token.parse().unwrap();
+    let check = |got: Option<&Nonce>| {
+        if got.map(|n| n.secret().as_str()) == nonce {
+            Ok(())
+        } else {
+            Err("nonce mismatch".to_owned())
+        }
+    };
+    token.claims(&verifier, check).expect("a valid ID token");
+    let payload = id_token.split('.').nth(1).unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+fn header_of(jwt: &str) -> Value {
+    let h = jwt.split('.').next().unwrap();
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(h)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+/// Runs an authorization that must succeed at once, returning the code.
+async fn code_for(op: &Op, client: &str, extra: &[(&str, &str)]) -> String {
+    let res = op.get(&authorize_path(client, extra)).await;
+    assert_eq!(res.status(), 303);
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.starts_with(CB), "{location}");
+    let q = query_of(&location);
+    assert_eq!(q["iss"], ISSUER);
+    assert_eq!(q["x"], "1", "the registered query is kept");
+    q.get("code")
+        .cloned()
+        .unwrap_or_else(|| panic!("no code in {location}"))
+}
+
+#[tokio::test]
+async fn oidc_discovery_and_jwks() {
+    let op = op().await;
+    let res = op.get("/.well-known/openid-configuration").await;
+    assert_eq!(res.status(), 200);
+    let meta: Value = res.json().await.unwrap();
+    assert_eq!(meta["issuer"], ISSUER);
+    assert_eq!(meta["token_endpoint"], format!("{ISSUER}/oidc/token"));
+    assert_eq!(meta["jwks_uri"], format!("{ISSUER}/oidc/jwks"));
+    assert_eq!(meta["authorization_response_iss_parameter_supported"], true);
+    assert_eq!(
+        meta["code_challenge_methods_supported"],
+        serde_json::json!(["S256"])
+    );
+    let acr = meta["acr_values_supported"].as_array().unwrap();
+    assert_eq!(acr.len(), 3);
+    // The crate's own metadata type reads it.
+    let _: openidconnect::core::CoreProviderMetadata = serde_json::from_value(meta).unwrap();
+    let res = op.get("/oidc/jwks").await;
+    assert!(
+        res.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("max-age")
+    );
+    let jwks: Value = res.json().await.unwrap();
+    let kids: Vec<&str> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap())
+        .collect();
+    assert!(kids.len() >= 2);
+    let mut unique = kids.clone();
+    unique.dedup();
+    assert_eq!(unique.len(), kids.len());
+    op.stop().await;
+}
+
+#[tokio::test]
+async fn oidc_code_flow_with_pkce_nonce_userinfo_and_code_reuse() {
+    let op = op().await;
+    let session = op.sign_in(LevelOfAssurance::Substantial).await;
+    let state = "s".repeat(128);
+    let code = code_for(
+        &op,
+        "sede",
+        &[
+            ("state", &state),
+            ("nonce", "n-0S6_WzA2Mj"),
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+        ],
+    )
+    .await;
+    assert!(code.len() >= 43, "at least 256 bits");
+    // A wrong verifier spends the code.
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", CB),
+        ("code_verifier", VERIFIER),
+    ];
+    let (status, body, headers) = op.token("sede", Some(&op.secret), &form).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(headers["cache-control"], "no-store");
+    assert_eq!(body["token_type"], "Bearer");
+    assert!(body["expires_in"].as_i64().unwrap() > 0);
+    let id_token = body["id_token"].as_str().unwrap();
+    assert_eq!(header_of(id_token)["alg"], "RS256");
+    assert!(header_of(id_token)["kid"].is_string());
+    let claims = verify_id_token(&op, "sede", id_token, Some("n-0S6_WzA2Mj")).await;
+    assert_eq!(claims["sub"], op.citizen.id.to_string());
+    assert_eq!(claims["azp"], "sede");
+    assert_eq!(claims["sid"], session.id.to_string());
+    assert_eq!(claims["auth_time"], session.auth_time.timestamp());
+    assert_eq!(claims["acr"], "http://eidas.europa.eu/LoA/substantial");
+    assert_eq!(claims["amr"], serde_json::json!(["pwd", "sms", "mfa"]));
+    let access = body["access_token"].as_str().unwrap();
+    let digest = openssl::sha::sha256(access.as_bytes());
+    assert_eq!(
+        claims["at_hash"],
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16])
+    );
+    // Userinfo: GET with Bearer, POST with the token in the body.
+    let res = op
+        .http
+        .get(format!("{}/oidc/userinfo", op.base))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let info: Value = res.json().await.unwrap();
+    assert_eq!(info["sub"], claims["sub"]);
+    assert_eq!(info["given_name"], "Lucía");
+    assert_eq!(info["email"], "lucia@example.es");
+    assert_eq!(info["phone_number"], "+34600111222");
+    assert_eq!(info["identifier"]["type"], "dni");
+    assert_eq!(info["identifier"]["value"], "12345678Z");
+    assert!(info["updated_at"].is_i64());
+    let res = op
+        .http
+        .post(format!("{}/oidc/userinfo", op.base))
+        .form(&[("access_token", access)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    // The session records the client.
+    let s = op
+        .server
+        .state
+        .engine
+        .store
+        .session(&session.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(s.relying_parties.iter().any(|v| v.rp_id == "sede"));
+    // The code again: invalid_grant, and the tokens it gave are revoked.
+    let (status, body, _) = op.token("sede", Some(&op.secret), &form).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"], "invalid_grant");
+    let res = op
+        .http
+        .get(format!("{}/oidc/userinfo", op.base))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    // Audited, never with the code or a token.
+    let entries = op
+        .server
+        .state
+        .engine
+        .store
+        .audit_entries(None, 0, 10_000)
+        .await
+        .unwrap();
+    let kinds: Vec<&str> = entries.iter().map(|e| e.event.kind.as_str()).collect();
+    for kind in [
+        "oidc.client.registered",
+        "oidc.code.issued",
+        "oidc.code.exchanged",
+        "oidc.grant.revoked",
+    ] {
+        assert!(kinds.contains(&kind), "{kind} not in {kinds:?}");
+    }
+    let all = serde_json::to_string(&entries.iter().map(|e| &e.event.detail).collect::<Vec<_>>())
+        .unwrap();
+    assert!(!all.contains(code.as_str()) && !all.contains(access));
+    // A body that is not a form: a JSON error all the same.
+    let res = op
+        .http
+        .post(format!("{}/oidc/token", op.base))
+        .body("{}")
+        .header("content-type", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_request");
+    // Bad client credentials: 401 invalid_client.
+    let code = code_for(&op, "sede", &[]).await;
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", CB),
+    ];
+    let (status, body, _) = op.token("sede", Some("wrong"), &form).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_client"))
+    );
+    // client_secret_post is refused for a client registered for basic.
+    let (status, _, _) = op
+        .token(
+            "sede",
+            None,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("client_id", "sede"),
+                ("client_secret", op.secret.as_str()),
+                ("redirect_uri", CB),
+            ],
+        )
+        .await;
+    assert_eq!(status, 401);
+    op.stop().await;
+}
+
+#[tokio::test]
+async fn oidc_public_client_needs_pkce_and_gets_es256() {
+    let op = op().await;
+    op.sign_in(LevelOfAssurance::Low).await;
+    // Without PKCE: redirected invalid_request.
+    let res = op.get(&authorize_path("app", &[("state", "st")])).await;
+    let q = query_of(res.headers()["location"].to_str().unwrap());
+    assert_eq!(q["error"], "invalid_request");
+    assert_eq!(q["state"], "st");
+    assert_eq!(q["iss"], ISSUER);
+    let code = code_for(
+        &op,
+        "app",
+        &[
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+        ],
+    )
+    .await;
+    let base = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", CB),
+        ("client_id", "app"),
+    ];
+    let mut form = base.to_vec();
+    form.push((
+        "code_verifier",
+        "wrong-verifier-wrong-verifier-wrong-verifier",
+    ));
+    let (status, body, _) = op.token("app", None, &form).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    let code = code_for(
+        &op,
+        "app",
+        &[
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+        ],
+    )
+    .await;
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", CB),
+        ("client_id", "app"),
+        ("code_verifier", VERIFIER),
+    ];
+    let (status, body, _) = op.token("app", None, &form).await;
+    assert_eq!(status, 200, "{body}");
+    let id_token = body["id_token"].as_str().unwrap();
+    assert_eq!(header_of(id_token)["alg"], "ES256");
+    let claims = verify_id_token(&op, "app", id_token, None).await;
+    assert!(claims.get("nonce").is_none());
+    assert!(
+        body.get("refresh_token").is_none(),
+        "not registered for refresh"
+    );
+    op.stop().await;
+}
+
+#[tokio::test]
+async fn oidc_refresh_rotates_and_reuse_revokes_the_family() {
+    let op = op().await;
+    let session = op.sign_in(LevelOfAssurance::Substantial).await;
+    let code = code_for(&op, "sede", &[("nonce", "n1")]).await;
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", CB),
+    ];
+    let (status, first, _) = op.token("sede", Some(&op.secret), &form).await;
+    assert_eq!(status, 200);
+    let r1 = first["refresh_token"].as_str().unwrap();
+    let (status, second, headers) = op
+        .token(
+            "sede",
+            Some(&op.secret),
+            &[("grant_type", "refresh_token"), ("refresh_token", r1)],
+        )
+        .await;
+    assert_eq!(status, 200, "{second}");
+    assert_eq!(headers["cache-control"], "no-store");
+    let r2 = second["refresh_token"].as_str().unwrap();
+    assert_ne!(r1, r2);
+    let claims = verify_id_token(&op, "sede", second["id_token"].as_str().unwrap(), None).await;
+    assert_eq!(claims["auth_time"], session.auth_time.timestamp());
+    assert_eq!(claims["acr"], "http://eidas.europa.eu/LoA/substantial");
+    // Presenting r1 again revokes the family: r2 and its access token stop working.
+    let (status, body, _) = op
+        .token(
+            "sede",
+            Some(&op.secret),
+            &[("grant_type", "refresh_token"), ("refresh_token", r1)],
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    let (status, _, _) = op
+        .token(
+            "sede",
+            Some(&op.secret),
+            &[("grant_type", "refresh_token"), ("refresh_token", r2)],
+        )
+        .await;
+    assert_eq!(status, 400);
+    let res = op
+        .http
+        .get(format!("{}/oidc/userinfo", op.base))
+        .bearer_auth(second["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    op.stop().await;
+}
+
+#[tokio::test]
+async fn oidc_bad_client_or_redirect_uri_gets_a_page_never_a_redirect() {
+    let op = op().await;
+    for path in [
+        authorize_path("nobody", &[]),
+        authorize_path("sede", &[]).replace("cb%3Fx%3D1", "cb%3Fx%3D2"),
+        authorize_path("sede", &[]).replace("cb%3Fx%3D1", "cb%3Fx%3D1%26y%3D2"),
+        "/oidc/authorize?response_type=code&scope=openid".to_owned(),
+    ] {
+        let res = op.get(&path).await;
+        assert_eq!(res.status(), 400, "{path}");
+        assert!(res.headers().get("location").is_none(), "{path}");
+    }
+    op.stop().await;
+}
+
+#[tokio::test]
+async fn oidc_without_session_prompt_none_is_login_required_and_otherwise_login_then_resume() {
+    let op = op().await;
+    let state = "x".repeat(128);
+    let res = op
+        .get(&authorize_path(
+            "sede",
+            &[("prompt", "none"), ("state", &state)],
+        ))
+        .await;
+    assert_eq!(res.status(), 303);
+    let q = query_of(res.headers()["location"].to_str().unwrap());
+    assert_eq!(q["error"], "login_required");
+    assert_eq!(q["state"], state);
+    assert_eq!(q["iss"], ISSUER);
+    assert!(!q.contains_key("code"));
+    // Without prompt=none: off to the login page, which comes back to resume. A session
+    // below the client's minimum is as good as none.
+    op.sign_in(LevelOfAssurance::Low).await;
+    let res = op
+        .get(&authorize_path(
+            "sede",
+            &[
+                ("state", "abc"),
+                ("login_hint", "12345678Z"),
+                ("response_mode", "form_post"),
+                ("ui_locales", "en-GB"),
+            ],
+        ))
+        .await;
+    assert_eq!(res.status(), 303);
+    let login = res.headers()["location"].to_str().unwrap().to_owned();
+    assert!(login.starts_with("/login?continue="), "{login}");
+    let q = query_of(&format!("http://x{login}"));
+    assert_eq!(q["login_hint"], "12345678Z");
+    assert_eq!(q["acr"], "substantial");
+    assert_eq!(q["lang"], "en");
+    let resume = q["continue"].clone();
+    assert!(resume.starts_with("/oidc/authorize/resume?id="));
+    // Not logged in at the level yet: back to login.
+    let res = op.get(&resume).await;
+    assert_eq!(res.status(), 303);
+    assert!(
+        res.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/login")
+    );
+    op.sign_in(LevelOfAssurance::Substantial).await;
+    let res = op.get(&resume).await;
+    assert_eq!(res.status(), 200);
+    let csp = res.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.contains("form-action http://localhost:9999"), "{csp}");
+    assert!(csp.contains("script-src 'sha256-"), "{csp}");
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("action=\"http://localhost:9999/cb?x=1\""),
+        "{html}"
+    );
+    assert!(hidden_value(&html, "code").is_some());
+    assert_eq!(hidden_value(&html, "state").as_deref(), Some("abc"));
+    assert_eq!(hidden_value(&html, "iss").as_deref(), Some(ISSUER));
+    // The pending request is spent.
+    let res = op.get(&resume).await;
+    assert_eq!(res.status(), 400);
+    op.stop().await;
+}
+
+#[tokio::test]
+async fn oidc_rp_initiated_logout() {
+    let op = op().await;
+    op.sign_in(LevelOfAssurance::Substantial).await;
+    let code = code_for(&op, "sede", &[]).await;
+    let (_, body, _) = op
+        .token(
+            "sede",
+            Some(&op.secret),
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", CB),
+            ],
+        )
+        .await;
+    let hint = body["id_token"].as_str().unwrap().to_owned();
+    // A forged hint (alg none) or an unregistered URI: no redirect.
+    let parts: Vec<&str> = hint.split('.').collect();
+    let none = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#);
+    let forged = format!("{none}.{}.", parts[1]);
+    for (h, uri) in [
+        (forged.as_str(), BYE),
+        (hint.as_str(), "http://localhost:9999/bye?x=1"),
+    ] {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        q.append_pair("id_token_hint", h);
+        q.append_pair("post_logout_redirect_uri", uri);
+        q.append_pair("state", "st");
+        let res = op.get(&format!("/oidc/logout?{}", q.finish())).await;
+        assert_eq!(res.status(), 200);
+        assert!(res.headers().get("location").is_none());
+    }
+    // Signed in again, a good hint sends the citizen back with the state.
+    op.sign_in(LevelOfAssurance::Substantial).await;
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    q.append_pair("id_token_hint", &hint);
+    q.append_pair("post_logout_redirect_uri", BYE);
+    q.append_pair("state", "st");
+    let res = op.get(&format!("/oidc/logout?{}", q.finish())).await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(
+        res.headers()["location"],
+        format!("{BYE}?state=st").as_str()
+    );
+    // The session is gone.
+    let res = op.get(&authorize_path("sede", &[("prompt", "none")])).await;
+    let q = query_of(res.headers()["location"].to_str().unwrap());
+    assert_eq!(q["error"], "login_required");
+    // Without state, none is added.
+    op.sign_in(LevelOfAssurance::Substantial).await;
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    q.append_pair("id_token_hint", &hint);
+    q.append_pair("post_logout_redirect_uri", BYE);
+    let res = op.get(&format!("/oidc/logout?{}", q.finish())).await;
+    assert_eq!(res.headers()["location"], BYE);
+    op.stop().await;
+}
+
+#[tokio::test]
+async fn oidc_client_commands() {
+    let op = op().await;
+    let d = &op._d;
+    let list = d.cli_json(&["admin", "client", "list"]);
+    let ids: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["client_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec!["app", "sede"]);
+    let shown = d.cli_json(&["admin", "client", "show", "sede"]);
+    assert_eq!(shown["token_endpoint_auth_method"], "client_secret_basic");
+    assert_eq!(shown["min_level"], "substantial");
+    assert!(!shown.to_string().contains(&op.secret));
+    assert!(!shown.to_string().contains("secret_sha256"));
+    let bad = d.cli(&[
+        "admin",
+        "client",
+        "add",
+        "x",
+        "--redirect-uri",
+        "https://rp/cb#f",
+    ]);
+    assert!(!bad.status.success());
+    d.cli_json(&["admin", "client", "remove", "app"]);
+    let res = op.get(&authorize_path("app", &[])).await;
+    assert_eq!(res.status(), 400);
+    op.stop().await;
+}
+
+#[tokio::test]
+async fn oidc_logout_sends_back_channel_logout_tokens() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let rp = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/bc"))
+        .respond_with(ResponseTemplate::new(200).insert_header("cache-control", "no-store"))
+        .expect(1)
+        .mount(&rp)
+        .await;
+    let op = op().await;
+    let bc_uri = format!("{}/bc", rp.uri());
+    op._d.cli_json(&[
+        "admin",
+        "client",
+        "add",
+        "bc",
+        "--redirect-uri",
+        CB,
+        "--backchannel-logout-uri",
+        &bc_uri,
+        "--id-token-alg",
+        "PS256",
+    ]);
+    let session = op.sign_in(LevelOfAssurance::Substantial).await;
+    code_for(&op, "bc", &[]).await;
+    // No parameters: a logged-out page, and the client is told over the back channel.
+    let res = op.get("/oidc/logout").await;
+    assert_eq!(res.status(), 200);
+    assert!(res.headers().get("location").is_none());
+    let received = rp.received_requests().await.unwrap();
+    assert_eq!(received.len(), 1);
+    let form: HashMap<String, String> = url::form_urlencoded::parse(&received[0].body)
+        .into_owned()
+        .collect();
+    assert_eq!(form.len(), 1);
+    let token = &form["logout_token"];
+    let header = header_of(token);
+    assert_eq!(header["typ"], "logout+jwt");
+    assert_eq!(header["alg"], "PS256");
+    let claims = pasarela::oidc::id_token::verify_own(&op.server.state.keys, ISSUER, token)
+        .expect("signed by a published key");
+    assert_eq!(claims["aud"], "bc");
+    assert_eq!(claims["sid"], session.id.to_string());
+    assert_eq!(claims["sub"], op.citizen.id.to_string());
+    assert!(claims["jti"].is_string());
+    assert!(claims.get("nonce").is_none());
+    assert_eq!(
+        claims["events"],
+        serde_json::json!({ "http://schemas.openid.net/event/backchannel-logout": {} })
+    );
+    let iat = claims["iat"].as_i64().unwrap();
+    assert!((chrono::Utc::now().timestamp() - iat).abs() < 60);
+    op.stop().await;
+}
+
+#[tokio::test]
+async fn oidc_redirect_uri_is_repeated_only_when_sent_and_login_loops_end() {
+    let op = op().await;
+    op.sign_in(LevelOfAssurance::Substantial).await;
+    let token_form = |code: String, with_uri: bool| {
+        let mut f = vec![
+            ("grant_type".to_owned(), "authorization_code".to_owned()),
+            ("code".to_owned(), code),
+        ];
+        if with_uri {
+            f.push(("redirect_uri".to_owned(), CB.to_owned()));
+        }
+        f
+    };
+    let post = |form: Vec<(String, String)>| {
+        op.http
+            .post(format!("{}/oidc/token", op.base))
+            .basic_auth("sede", Some(&op.secret))
+            .form(&form)
+            .send()
+    };
+    // Sent at the authorization endpoint: must be repeated.
+    let code = code_for(&op, "sede", &[]).await;
+    let res = post(token_form(code, false)).await.unwrap();
+    assert_eq!(res.status(), 400);
+    // Left out (one registered URI): may be left out at the token endpoint too.
+    let res = op
+        .get("/oidc/authorize?client_id=sede&response_type=code&scope=openid&state=q")
+        .await;
+    let q = query_of(res.headers()["location"].to_str().unwrap());
+    let res = post(token_form(q["code"].clone(), false)).await.unwrap();
+    assert_eq!(res.status(), 200);
+
+    // A login page that keeps sending the browser back without a fresh login ends in
+    // access_denied rather than an endless loop.
+    let res = op
+        .get(&authorize_path(
+            "sede",
+            &[("prompt", "login"), ("state", "loop")],
+        ))
+        .await;
+    let login = res.headers()["location"].to_str().unwrap().to_owned();
+    let resume = query_of(&format!("http://x{login}"))["continue"].clone();
+    let mut last = None;
+    for _ in 0..10 {
+        let res = op.get(&resume).await;
+        let location = res.headers()["location"].to_str().unwrap().to_owned();
+        if !location.starts_with("/login") {
+            last = Some(location);
+            break;
+        }
+    }
+    let q = query_of(&last.expect("the loop ends"));
+    assert_eq!(q["error"], "access_denied");
+    assert_eq!(q["state"], "loop");
+    op.stop().await;
+}
+
+#[tokio::test]
+async fn oidc_post_requests_client_secret_post_ignored_parameters_and_cross_client_refresh() {
+    let op = op().await;
+    let added = op._d.cli_json(&[
+        "admin",
+        "client",
+        "add",
+        "post",
+        "--redirect-uri",
+        CB,
+        "--auth-method",
+        "client_secret_post",
+    ]);
+    let post_secret = added["client_secret"].as_str().unwrap().to_owned();
+    let session = op.sign_in(LevelOfAssurance::Substantial).await;
+    // The authorization request as a POSTed form, with parameters the OP ignores.
+    let res = op
+        .http
+        .post(format!("{}/oidc/authorize", op.base))
+        .form(&[
+            ("scope", "email openid"),
+            ("redirect_uri", CB),
+            ("client_id", "post"),
+            ("response_type", "code"),
+            ("state", "p"),
+            ("display", "popup"),
+            ("claims_locales", "se"),
+            ("ui_locales", "se"),
+            ("login_hint", "buffy@localhost"),
+            ("extra", "foobar"),
+            (
+                "acr_values",
+                "http://eidas.europa.eu/LoA/low http://eidas.europa.eu/LoA/substantial",
+            ),
+            ("claims", r#"{"userinfo":{"name":{"essential":true}}}"#),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let q = query_of(res.headers()["location"].to_str().unwrap());
+    assert_eq!(q["state"], "p");
+    let (status, body, _) = op
+        .token(
+            "post",
+            None,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", q["code"].as_str()),
+                ("redirect_uri", CB),
+                ("client_id", "post"),
+                ("client_secret", post_secret.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let first = verify_id_token(&op, "post", body["id_token"].as_str().unwrap(), None).await;
+    assert_eq!(body["scope"], "openid email");
+    // prompt=none with the ID token as hint: silent, same sub and auth_time.
+    let hint = body["id_token"].as_str().unwrap().to_owned();
+    let code = code_for(&op, "sede", &[("prompt", "none"), ("id_token_hint", &hint)]).await;
+    let (_, sede, _) = op
+        .token(
+            "sede",
+            Some(&op.secret),
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", CB),
+            ],
+        )
+        .await;
+    let second = verify_id_token(&op, "sede", sede["id_token"].as_str().unwrap(), None).await;
+    assert_eq!(first["sub"], second["sub"]);
+    assert_eq!(first["auth_time"], second["auth_time"]);
+    assert_eq!(second["auth_time"], session.auth_time.timestamp());
+    // A refresh token of one client is refused to another.
+    let (status, body, _) = op
+        .token(
+            "post",
+            None,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", sede["refresh_token"].as_str().unwrap()),
+                ("client_id", "post"),
+                ("client_secret", post_secret.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    // Refreshing with a narrower scope works; a wider one does not.
+    let (status, body, _) = op
+        .token(
+            "sede",
+            Some(&op.secret),
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", sede["refresh_token"].as_str().unwrap()),
+                ("scope", "openid profile"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["scope"], "openid profile");
+    let refreshed = verify_id_token(&op, "sede", body["id_token"].as_str().unwrap(), None).await;
+    assert_eq!(refreshed["sub"], second["sub"]);
+    assert_eq!(refreshed["auth_time"], second["auth_time"]);
+    assert!(refreshed["iat"].as_i64() >= second["iat"].as_i64());
+    // The rotated refresh token still holds the whole grant.
+    let (status, body, _) = op
+        .token(
+            "sede",
+            Some(&op.secret),
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", body["refresh_token"].as_str().unwrap()),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["scope"], "openid profile email phone");
+    op.stop().await;
+}
+
+/// The seam between the OpenID Provider and the citizen pages: no planted session; the
+/// citizen types the password and the SMS code on the real login pages, and the relying party
+/// gets a code whose ID token tells what happened there.
+#[tokio::test]
+async fn oidc_code_flow_through_the_real_login_pages() {
+    let op = op().await;
+    let page = |res: reqwest::Response| async move {
+        let location = res
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_owned());
+        (res.status().as_u16(), location, res.text().await.unwrap())
+    };
+    let post = |path: String, fields: Vec<(&'static str, String)>| {
+        let http = op.http.clone();
+        let base = op.base.clone();
+        async move {
+            http.post(format!("{base}{path}"))
+                .form(&fields)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let (status, login, _) = page(
+        op.get(&authorize_path(
+            "sede",
+            &[
+                ("state", "st"),
+                ("nonce", "nn"),
+                ("code_challenge", CHALLENGE),
+                ("code_challenge_method", "S256"),
+            ],
+        ))
+        .await,
+    )
+    .await;
+    assert_eq!(status, 303);
+    let login = login.unwrap();
+    assert!(login.starts_with("/login?"), "{login}");
+    let (status, _, html) = page(op.get(&login).await).await;
+    assert_eq!(status, 200);
+    let csrf = hidden_value(&html, "csrf").unwrap();
+    let (status, next, _) = page(
+        post(
+            "/login".into(),
+            vec![
+                ("csrf", csrf.clone()),
+                ("identifier", "12345678Z".into()),
+                ("password", PASSWORD.into()),
+            ],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!((status, next.as_deref()), (303, Some("/login/code")));
+    let code = op._d.last_sms_code("+34600111222");
+    let (status, resume, _) =
+        page(post("/login/code".into(), vec![("csrf", csrf), ("code", code)]).await).await;
+    assert_eq!(status, 303);
+    let resume = resume.unwrap();
+    assert!(resume.starts_with("/oidc/authorize/resume"), "{resume}");
+    let (status, back, _) = page(op.get(&resume).await).await;
+    assert_eq!(status, 303);
+    let q = query_of(&back.unwrap());
+    assert_eq!((q["state"].as_str(), q["iss"].as_str()), ("st", ISSUER));
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", q["code"].as_str()),
+        ("redirect_uri", CB),
+        ("code_verifier", VERIFIER),
+    ];
+    let (status, body, _) = op.token("sede", Some(&op.secret), &form).await;
+    assert_eq!(status, 200, "{body}");
+    let claims = verify_id_token(&op, "sede", body["id_token"].as_str().unwrap(), Some("nn")).await;
+    assert_eq!(claims["acr"], "http://eidas.europa.eu/LoA/substantial");
+    assert_eq!(claims["amr"], serde_json::json!(["pwd", "sms", "mfa"]));
+    let sessions = op
+        .server
+        .state
+        .engine
+        .sessions_of(op.citizen.id, &op.server.state.config.sessions)
+        .await
+        .unwrap();
+    assert_eq!(claims["sid"], sessions[0].id.to_string());
+    op.stop().await;
+}
