@@ -1,0 +1,65 @@
+//! Logging out: a confirmation form, then the SSO session ends everywhere.
+
+use super::*;
+
+#[derive(Template)]
+#[template(path = "login/logout.html")]
+pub(super) struct LogoutPage<'a> {
+    tr: &'a Tr,
+    csrf: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "login/logged_out.html")]
+pub(super) struct LoggedOutPage<'a> {
+    tr: &'a Tr,
+}
+
+/// `GET /logout`: asks to confirm (a link alone must not end a session).
+pub(super) async fn logout_form(tr: Tr, client: ClientInfo, jar: CookieJar) -> Response {
+    match csrf::token(jar, client.https) {
+        Ok((jar, token)) => (
+            jar,
+            render(
+                tr,
+                &LogoutPage {
+                    tr: &tr,
+                    csrf: &token,
+                },
+            ),
+        )
+            .into_response(),
+        Err(e) => page_error(tr, PageError::Unavailable(format!("csrf: {e}"))),
+    }
+}
+
+/// `POST /logout`: ends the SSO session on the server (so on every node) and removes the
+/// cookie.
+pub(super) async fn logout_submit(
+    State(state): State<AppState>,
+    tr: Tr,
+    client: ClientInfo,
+    jar: CookieJar,
+    Form(form): Form<CsrfOnly>,
+) -> Response {
+    if let Err(e) = check_csrf(&jar, &client, &form.csrf) {
+        return page_error(tr, e);
+    }
+    match live_session(&state, &jar, client.https).await {
+        Ok(Some(session)) => {
+            if let Err(e) = state.engine.logout(&session.id, &actor(&client)).await {
+                return page_error(tr, e);
+            }
+        }
+        Ok(None) => {}
+        Err(e) => return page_error(tr, e),
+    }
+    (
+        AppendHeaders([(
+            header::SET_COOKIE,
+            SessionCookie::clear_cookie(client.https),
+        )]),
+        render(tr, &LoggedOutPage { tr: &tr }),
+    )
+        .into_response()
+}
