@@ -143,6 +143,8 @@ pub async fn run(command: ClientCommand, engine: &Engine) -> anyhow::Result<()> 
                     .parse::<LevelOfAssurance>()
                     .map_err(|e| anyhow::anyhow!("{e}"))?,
                 skip_consent: a.skip_consent,
+                registered_by: Some("admin".into()),
+                ..Default::default()
             };
             let (rp, secret) = new.build()?;
             engine.store.put_relying_party(&rp).await?;

@@ -8,10 +8,14 @@ use std::fmt;
 use std::str::FromStr;
 
 /// An eIDAS-style level of assurance. The order is meaningful: `Low < Substantial < High`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// The default is `Low`, the level that asks nothing beyond a password.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum LevelOfAssurance {
     /// eIDAS "low": e.g. a password alone.
+    #[default]
     Low,
     /// eIDAS "substantial": e.g. a password plus an SMS code or TOTP.
     Substantial,

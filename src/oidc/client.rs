@@ -16,22 +16,26 @@ use subtle::ConstantTimeEq;
 const SECRET_BYTES: usize = 32;
 
 /// How a client authenticates at the token endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ClientAuthMethod {
     /// HTTP Basic with the client id and secret.
+    #[default]
     ClientSecretBasic,
     /// `client_id` and `client_secret` in the form body.
     ClientSecretPost,
+    /// A JWT signed with one of the client's registered keys (RFC 7523, OIDC Core §9).
+    PrivateKeyJwt,
     /// A public client (no secret): PKCE is required.
     None,
 }
 
 impl ClientAuthMethod {
     /// Every method, as listed in discovery.
-    pub const ALL: [ClientAuthMethod; 3] = [
+    pub const ALL: [ClientAuthMethod; 4] = [
         ClientAuthMethod::ClientSecretBasic,
         ClientAuthMethod::ClientSecretPost,
+        ClientAuthMethod::PrivateKeyJwt,
         ClientAuthMethod::None,
     ];
 
@@ -40,6 +44,7 @@ impl ClientAuthMethod {
         match self {
             Self::ClientSecretBasic => "client_secret_basic",
             Self::ClientSecretPost => "client_secret_post",
+            Self::PrivateKeyJwt => "private_key_jwt",
             Self::None => "none",
         }
     }
@@ -63,14 +68,29 @@ pub enum GrantType {
     AuthorizationCode,
     /// Refresh tokens (with rotation).
     RefreshToken,
+    /// Tokens for the client itself (a service, no citizen).
+    ClientCredentials,
+    /// ID tokens straight from the authorization endpoint (`response_type` `id_token` or
+    /// `code id_token`); only for clients registered for it.
+    Implicit,
 }
 
 impl GrantType {
+    /// Every grant, as listed in discovery.
+    pub const ALL: [GrantType; 4] = [
+        GrantType::AuthorizationCode,
+        GrantType::RefreshToken,
+        GrantType::ClientCredentials,
+        GrantType::Implicit,
+    ];
+
     /// The registered name.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::AuthorizationCode => "authorization_code",
             Self::RefreshToken => "refresh_token",
+            Self::ClientCredentials => "client_credentials",
+            Self::Implicit => "implicit",
         }
     }
 }
@@ -78,13 +98,10 @@ impl GrantType {
 impl std::str::FromStr for GrantType {
     type Err = CoreError;
     fn from_str(s: &str) -> Result<Self, CoreError> {
-        match s {
-            "authorization_code" => Ok(Self::AuthorizationCode),
-            "refresh_token" => Ok(Self::RefreshToken),
-            other => Err(CoreError::Invalid(format!(
-                "unsupported grant type '{other}'"
-            ))),
-        }
+        Self::ALL
+            .into_iter()
+            .find(|g| g.as_str() == s)
+            .ok_or_else(|| CoreError::Invalid(format!("unsupported grant type '{s}'")))
     }
 }
 
@@ -95,9 +112,24 @@ pub enum SubjectType {
     /// The citizen's internal id, the same for every client.
     #[default]
     Public,
-    /// Per sector identifier (registered, not yet issued: refused at registration).
+    /// Per sector identifier: a keyed hash of the citizen and the sector's host, so clients
+    /// of different sectors cannot correlate citizens.
     Pairwise,
 }
+
+impl SubjectType {
+    /// The registered name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Public => "public",
+            Self::Pairwise => "pairwise",
+        }
+    }
+}
+
+/// Response types a client may be registered for. `code` is the default and the only one
+/// without the implicit grant.
+pub const RESPONSE_TYPES: [&str; 3] = ["code", "id_token", "code id_token"];
 
 fn default_grants() -> Vec<GrantType> {
     vec![GrantType::AuthorizationCode, GrantType::RefreshToken]
@@ -120,7 +152,8 @@ pub struct OidcSettings {
     /// Grant types allowed.
     #[serde(default = "default_grants")]
     pub grant_types: Vec<GrantType>,
-    /// Response types allowed (only `code` in this release).
+    /// Response types allowed: `code` by default; `id_token` and `code id_token` only for
+    /// clients registered for them (with the implicit grant).
     #[serde(default = "default_response_types")]
     pub response_types: Vec<String>,
     /// Token endpoint authentication.
@@ -134,12 +167,59 @@ pub struct OidcSettings {
     /// Subject type.
     #[serde(default)]
     pub subject_type: SubjectType,
-    /// Sector identifier for pairwise subjects.
+    /// Sector identifier for pairwise subjects: the host of `sector_identifier_uri` when
+    /// registered, else the host of the (single-host) redirect URIs.
     #[serde(default)]
     pub sector_identifier: Option<String>,
+    /// The registered `sector_identifier_uri` (a JSON array listing the redirect URIs).
+    #[serde(default)]
+    pub sector_identifier_uri: Option<String>,
     /// Public-sector services that need no consent page.
     #[serde(default)]
     pub skip_consent: bool,
+    /// The client's public keys as a JWK Set (for `private_key_jwt` and request objects).
+    #[serde(default)]
+    pub jwks: Option<serde_json::Value>,
+    /// Where the client publishes its JWK Set (re-fetched on an unknown `kid`).
+    #[serde(default)]
+    pub jwks_uri: Option<String>,
+    /// Algorithm the client signs `private_key_jwt` assertions with (any of ours if unset).
+    #[serde(default)]
+    pub token_endpoint_auth_signing_alg: Option<JwsAlg>,
+    /// Algorithm of the client's request objects: a signature algorithm, or `none` (unsigned
+    /// request objects accepted only when registered so).
+    #[serde(default)]
+    pub request_object_signing_alg: Option<String>,
+    /// Pre-registered `request_uri` values (RFC 9101 §5.2).
+    #[serde(default)]
+    pub request_uris: Vec<String>,
+    /// Sign userinfo responses (`application/jwt`) with this algorithm.
+    #[serde(default)]
+    pub userinfo_signed_response_alg: Option<JwsAlg>,
+    /// Require `sid` in front-channel logout.
+    #[serde(default)]
+    pub frontchannel_logout_session_required: bool,
+    /// Require `sid` in back-channel logout tokens.
+    #[serde(default)]
+    pub backchannel_logout_session_required: bool,
+    /// Logo shown on the login and consent pages.
+    #[serde(default)]
+    pub logo_uri: Option<String>,
+    /// The client's privacy policy, linked from the login and consent pages.
+    #[serde(default)]
+    pub policy_uri: Option<String>,
+    /// The client's terms of service, linked from the login and consent pages.
+    #[serde(default)]
+    pub tos_uri: Option<String>,
+    /// Contacts given at registration.
+    #[serde(default)]
+    pub contacts: Vec<String>,
+    /// How the client was registered: `admin`, `config` or `dynamic`.
+    #[serde(default)]
+    pub registered_by: Option<String>,
+    /// SHA-256 (hex) of the registration access token (RFC 7592), for dynamic clients.
+    #[serde(default)]
+    pub registration_access_token_sha256: Option<String>,
 }
 
 /// An OIDC client: a relying party with OIDC settings.
@@ -193,6 +273,33 @@ impl OidcClient {
         self.settings.grant_types.contains(&grant)
     }
 
+    /// Whether the client is registered for `response_type` (space-separated values in any
+    /// order: `id_token code` is `code id_token`).
+    pub fn allows_response_type(&self, response_type: &str) -> bool {
+        let mut asked: Vec<&str> = response_type.split(' ').filter(|s| !s.is_empty()).collect();
+        asked.sort_unstable();
+        self.settings.response_types.iter().any(|t| {
+            let mut have: Vec<&str> = t.split(' ').collect();
+            have.sort_unstable();
+            have == asked
+        })
+    }
+
+    /// The sector a pairwise `sub` is computed for (`None` for public subjects).
+    pub fn sector(&self) -> Option<String> {
+        if self.settings.subject_type != SubjectType::Pairwise {
+            return None;
+        }
+        if let Some(s) = &self.settings.sector_identifier {
+            return Some(s.clone());
+        }
+        self.settings
+            .redirect_uris
+            .first()
+            .and_then(|u| url::Url::parse(u).ok())
+            .and_then(|u| u.host_str().map(str::to_owned))
+    }
+
     /// Whether `secret` is this client's secret (constant time).
     pub fn secret_matches(&self, secret: &str) -> bool {
         match &self.settings.client_secret_sha256 {
@@ -211,7 +318,7 @@ pub fn secret_hash(secret: &str) -> String {
 }
 
 /// What an operator gives to register a client.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct NewClient {
     /// The `client_id`.
     pub id: String,
@@ -233,6 +340,41 @@ pub struct NewClient {
     pub min_level: LevelOfAssurance,
     /// Skip the consent page.
     pub skip_consent: bool,
+    /// Response types (`code` when empty).
+    pub response_types: Vec<String>,
+    /// Subject type.
+    pub subject_type: SubjectType,
+    /// `sector_identifier_uri` (its host becomes the sector; the registration checks that
+    /// the document lists every redirect URI).
+    pub sector_identifier_uri: Option<String>,
+    /// The client's JWK Set.
+    pub jwks: Option<serde_json::Value>,
+    /// Where the client publishes its JWK Set.
+    pub jwks_uri: Option<String>,
+    /// Algorithm of `private_key_jwt` assertions.
+    pub token_endpoint_auth_signing_alg: Option<JwsAlg>,
+    /// Request-object algorithm (`none` allowed only when named here).
+    pub request_object_signing_alg: Option<String>,
+    /// Pre-registered request URIs.
+    pub request_uris: Vec<String>,
+    /// Signed userinfo algorithm.
+    pub userinfo_signed_response_alg: Option<JwsAlg>,
+    /// Front-channel logout URI.
+    pub frontchannel_logout_uri: Option<String>,
+    /// Require `sid` in front-channel logout.
+    pub frontchannel_logout_session_required: bool,
+    /// Require `sid` in back-channel logout.
+    pub backchannel_logout_session_required: bool,
+    /// Logo, policy and terms links shown to citizens.
+    pub logo_uri: Option<String>,
+    /// Privacy policy link.
+    pub policy_uri: Option<String>,
+    /// Terms of service link.
+    pub tos_uri: Option<String>,
+    /// Contacts.
+    pub contacts: Vec<String>,
+    /// `admin`, `config` or `dynamic`.
+    pub registered_by: Option<String>,
 }
 
 /// A URI a client may register: absolute, https (or http on a loopback host, for
@@ -255,6 +397,12 @@ pub fn check_registered_uri(uri: &str, what: &str) -> Result<(), CoreError> {
     }
 }
 
+/// A URI pasarela fetches (a client's `jwks_uri`, `sector_identifier_uri`, `request_uri`):
+/// absolute https (http only on a loopback host), without a fragment.
+pub fn check_fetchable_uri(uri: &str) -> Result<(), CoreError> {
+    check_registered_uri(uri, "URI")
+}
+
 impl NewClient {
     /// Validates the registration and builds the relying party. Returns the client secret
     /// (shown once) for confidential clients.
@@ -264,7 +412,8 @@ impl NewClient {
                 "client id must be non-empty, without spaces".into(),
             ));
         }
-        if self.redirect_uris.is_empty() {
+        let service_only = self.grant_types == [GrantType::ClientCredentials];
+        if self.redirect_uris.is_empty() && !service_only {
             return Err(CoreError::Invalid(
                 "at least one redirect URI is needed".into(),
             ));
@@ -278,25 +427,107 @@ impl NewClient {
         if let Some(uri) = &self.backchannel_logout_uri {
             check_registered_uri(uri, "back-channel logout URI")?;
         }
-        if !self.grant_types.contains(&GrantType::AuthorizationCode) {
+        if !service_only && !self.grant_types.contains(&GrantType::AuthorizationCode) {
             return Err(CoreError::Invalid(
-                "the authorization_code grant is required".into(),
+                "the authorization_code grant is required (or client_credentials alone)".into(),
             ));
         }
+        let response_types = if self.response_types.is_empty() {
+            default_response_types()
+        } else {
+            self.response_types
+        };
+        for t in &response_types {
+            if !RESPONSE_TYPES.contains(&t.as_str()) {
+                return Err(CoreError::Invalid(format!(
+                    "unsupported response type '{t}'"
+                )));
+            }
+            if t != "code" && !self.grant_types.contains(&GrantType::Implicit) {
+                return Err(CoreError::Invalid(format!(
+                    "response type '{t}' needs the implicit grant"
+                )));
+            }
+        }
+        if self.auth_method == ClientAuthMethod::PrivateKeyJwt
+            && self.jwks.is_none()
+            && self.jwks_uri.is_none()
+        {
+            return Err(CoreError::Invalid(
+                "private_key_jwt needs the client's jwks or jwks_uri".into(),
+            ));
+        }
+        if self.jwks.is_some() && self.jwks_uri.is_some() {
+            return Err(CoreError::Invalid("give jwks or jwks_uri, not both".into()));
+        }
+        if let Some(jwks) = &self.jwks
+            && !jwks.get("keys").is_some_and(serde_json::Value::is_array)
+        {
+            return Err(CoreError::Invalid(
+                "jwks must be a JWK Set ({\"keys\": [...]})".into(),
+            ));
+        }
+        for uri in self.jwks_uri.iter().chain(&self.sector_identifier_uri) {
+            check_fetchable_uri(uri)?;
+        }
+        for uri in &self.request_uris {
+            // A request URI may carry a fragment (RFC 9101 §5.2): it is not sent.
+            let base = uri.split('#').next().unwrap_or(uri);
+            check_fetchable_uri(base)?;
+        }
+        if let Some(uri) = &self.frontchannel_logout_uri {
+            check_registered_uri(uri, "front-channel logout URI")?;
+        }
+        let sector_identifier = match (self.subject_type, &self.sector_identifier_uri) {
+            (SubjectType::Public, _) => None,
+            (SubjectType::Pairwise, Some(uri)) => url::Url::parse(uri)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_owned)),
+            (SubjectType::Pairwise, None) => {
+                let hosts: std::collections::BTreeSet<String> = self
+                    .redirect_uris
+                    .iter()
+                    .filter_map(|u| url::Url::parse(u).ok()?.host_str().map(str::to_owned))
+                    .collect();
+                if hosts.len() != 1 {
+                    return Err(CoreError::Invalid(
+                        "pairwise subjects with redirect URIs on several hosts need a \
+                         sector_identifier_uri"
+                            .into(),
+                    ));
+                }
+                hosts.into_iter().next()
+            }
+        };
         let secret = match self.auth_method {
-            ClientAuthMethod::None => None,
+            ClientAuthMethod::None | ClientAuthMethod::PrivateKeyJwt => None,
             _ => Some(crate::core::random::token(SECRET_BYTES)?),
         };
         let settings = OidcSettings {
             redirect_uris: self.redirect_uris,
             grant_types: self.grant_types,
-            response_types: default_response_types(),
+            response_types,
             token_endpoint_auth_method: self.auth_method,
             client_secret_sha256: secret.as_deref().map(secret_hash),
             id_token_signed_response_alg: self.id_token_alg,
-            subject_type: SubjectType::Public,
-            sector_identifier: None,
+            subject_type: self.subject_type,
+            sector_identifier,
+            sector_identifier_uri: self.sector_identifier_uri,
             skip_consent: self.skip_consent,
+            jwks: self.jwks,
+            jwks_uri: self.jwks_uri,
+            token_endpoint_auth_signing_alg: self.token_endpoint_auth_signing_alg,
+            request_object_signing_alg: self.request_object_signing_alg,
+            request_uris: self.request_uris,
+            userinfo_signed_response_alg: self.userinfo_signed_response_alg,
+            frontchannel_logout_session_required: self.frontchannel_logout_session_required,
+            backchannel_logout_session_required: self.backchannel_logout_session_required,
+            logo_uri: self.logo_uri,
+            policy_uri: self.policy_uri,
+            tos_uri: self.tos_uri,
+            contacts: self.contacts,
+            registered_by: self.registered_by,
+            registration_access_token_sha256: None,
         };
         let value = serde_json::to_value(&settings)
             .map_err(|e| CoreError::Unavailable(format!("client settings: {e}")))?;
@@ -313,7 +544,7 @@ impl NewClient {
             attribute_release: Vec::new(),
             logout: LogoutEndpoints {
                 backchannel_uri: self.backchannel_logout_uri,
-                frontchannel_uri: None,
+                frontchannel_uri: self.frontchannel_logout_uri,
                 post_logout_redirect_uris: self.post_logout_redirect_uris,
                 saml_slo: Vec::new(),
             },
@@ -340,6 +571,7 @@ mod tests {
             id_token_alg: JwsAlg::ES256,
             min_level: LevelOfAssurance::Substantial,
             skip_consent: true,
+            ..Default::default()
         }
     }
 

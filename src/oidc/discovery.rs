@@ -110,9 +110,12 @@ pub fn metadata(issuer: &str, acr_values: &[&str]) -> Result<Metadata, crate::co
     .set_token_endpoint_auth_methods_supported(Some(
         ClientAuthMethod::ALL
             .iter()
+            // Listed once the token endpoint verifies client assertions.
+            .filter(|m| **m != ClientAuthMethod::PrivateKeyJwt)
             .map(|m| match m {
                 ClientAuthMethod::ClientSecretBasic => CoreClientAuthMethod::ClientSecretBasic,
                 ClientAuthMethod::ClientSecretPost => CoreClientAuthMethod::ClientSecretPost,
+                ClientAuthMethod::PrivateKeyJwt => CoreClientAuthMethod::PrivateKeyJwt,
                 ClientAuthMethod::None => CoreClientAuthMethod::None,
             })
             .collect(),

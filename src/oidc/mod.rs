@@ -12,6 +12,7 @@
 pub mod authorize;
 pub mod backchannel;
 pub mod client;
+pub mod client_keys;
 pub mod config;
 pub mod discovery;
 pub mod error;
@@ -20,6 +21,7 @@ pub mod id_token;
 pub mod logout;
 pub mod request;
 pub mod scopes;
+pub mod subject;
 pub mod token;
 pub mod userinfo;
 

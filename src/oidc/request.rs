@@ -300,6 +300,7 @@ mod tests {
             id_token_alg: crate::core::keys::JwsAlg::RS256,
             min_level: LevelOfAssurance::Low,
             skip_consent: true,
+            ..Default::default()
         }
         .build()
         .unwrap();

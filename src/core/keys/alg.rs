@@ -5,10 +5,12 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
-/// A JWS signature algorithm this provider can produce.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// A JWS signature algorithm this provider can produce. The default, RS256, is the one
+/// every OIDC client must accept.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum JwsAlg {
     /// RSASSA-PKCS1-v1_5 with SHA-256.
+    #[default]
     RS256,
     /// RSASSA-PSS with SHA-256, MGF1-SHA-256 and a 32-byte salt.
     PS256,
