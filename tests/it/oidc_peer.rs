@@ -306,6 +306,30 @@ async fn oidc_peer_openid_client_code_flow_refresh_userinfo_and_logout() {
     .await
     .expect_err("openid-client must refuse an ID token with another nonce");
     assert!(err.contains("nonce"), "{err}");
+    // And one whose signature was altered on its way from the token endpoint: refused, so
+    // the library verifies ID token signatures (enableNonRepudiationChecks).
+    let third = work.path().join("rp3.json");
+    let started = rp_ok(&dir, "start", start_input(&third)).await;
+    let page = b
+        .get(relative(
+            &b.base,
+            started["authorization_url"].as_str().unwrap(),
+        ))
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let err = rp(
+        &dir,
+        "finish",
+        json!({
+            "state_file": third,
+            "callback_url": page.location.unwrap(),
+            "expected_acr": SUBSTANTIAL,
+            "corrupt_id_token_signature": true,
+        }),
+    )
+    .await
+    .expect_err("openid-client must refuse an ID token whose signature does not verify");
+    assert!(err.contains("signature verification failed"), "{err}");
 
     // RP-initiated logout with the library's end-session URL: back to the client with the
     // state, and the session is gone.

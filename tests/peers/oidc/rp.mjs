@@ -6,7 +6,7 @@
 //   start   {issuer, client_id, client_secret, redirect_uri, scope, acr_values, max_age,
 //            state_file}
 //           → {authorization_url}; keeps the PKCE verifier, nonce and state in state_file
-//   finish  {state_file, callback_url, expected_acr}
+//   finish  {state_file, callback_url, expected_acr, corrupt_id_token_signature?}
 //           → code exchange (iss, state, nonce, signature, aud, azp, auth_time checked by the
 //             library; acr, amr, azp by us), refresh (rotation; same sub, auth_time, acr),
 //             userinfo (same sub): {id_token_claims, refreshed_claims, userinfo, ...}
@@ -30,13 +30,31 @@ function fail(msg) {
   throw new Error(`rp check failed: ${msg}`);
 }
 
-async function configure(s) {
+// For the negative test only: a fetch that corrupts the signature of the ID token the token
+// endpoint returns, to show that enableNonRepudiationChecks makes the library verify it.
+async function corruptingFetch(url, options) {
+  const res = await fetch(url, options);
+  if (new URL(url).pathname !== '/oidc/token' || res.status !== 200) return res;
+  const body = await res.json();
+  if (body.id_token) {
+    const [h, p, sig] = body.id_token.split('.');
+    body.id_token = `${h}.${p}.${sig[0] === 'A' ? 'B' : 'A'}${sig.slice(1)}`;
+  }
+  const headers = new Headers(res.headers);
+  headers.delete('content-length');
+  headers.delete('content-encoding');
+  return new Response(JSON.stringify(body), { status: res.status, headers });
+}
+
+async function configure(s, corruptSignature = false) {
+  const options = { execute: [client.allowInsecureRequests] };
+  if (corruptSignature) options[client.customFetch] = corruptingFetch;
   const config = await client.discovery(
     new URL(s.issuer),
     s.client_id,
     { id_token_signed_response_alg: 'RS256' },
     client.ClientSecretBasic(s.client_secret),
-    { execute: [client.allowInsecureRequests] },
+    options,
   );
   client.enableNonRepudiationChecks(config);
   return config;
@@ -81,7 +99,7 @@ async function start(input) {
 
 async function finish(input) {
   const s = JSON.parse(readFileSync(input.state_file, 'utf8'));
-  const config = await configure(s);
+  const config = await configure(s, input.corrupt_id_token_signature === true);
   const tokens = await client.authorizationCodeGrant(config, new URL(input.callback_url), {
     pkceCodeVerifier: s.code_verifier,
     expectedNonce: s.nonce,
