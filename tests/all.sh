@@ -45,6 +45,23 @@ export TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/"
 # The storage suites fail (rather than skip) when a backend is missing.
 export TEST_REQUIRE_BACKENDS=1
 
+# OIDC peer
+# panva's openid-client (npm) as a relying party pasarela did not write
+# (tests/it/oidc_peer.rs). Installed from the committed lock only when node_modules is missing
+# or the lock changed since the last install; the machine's Node is used when present.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  ensure_debian_packages nodejs npm
+fi
+peer=tests/peers/oidc
+peer_lock=$(sha256sum "$peer/package-lock.json" | cut -d' ' -f1)
+if [ "$(cat "$peer/node_modules/.lock.sha256" 2>/dev/null)" != "$peer_lock" ]; then
+  echo "==> npm ci ($peer)"
+  npm ci --prefix "$peer" --no-audit --no-fund --loglevel=error
+  echo "$peer_lock" >"$peer/node_modules/.lock.sha256"
+fi
+# The peer test fails (rather than skips) when the peer is missing.
+export TEST_REQUIRE_PEERS=1
+
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 echo "==> cargo clippy"
