@@ -45,6 +45,14 @@ export TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/"
 # The storage suites fail (rather than skip) when a backend is missing.
 export TEST_REQUIRE_BACKENDS=1
 
+# SAML peers: pysaml2 and python3-saml (PyPI, pinned in tests/peers/saml/requirements.txt) in
+# target/peers-venv, over Debian's python3-lxml and python3-xmlsec so that lxml and xmlsec
+# share Debian's libxml2. Created once, reused by later runs; the peer tests fail (rather
+# than skip) without it.
+ensure_debian_packages python3-venv python3-lxml python3-xmlsec xmlsec1 openssl
+tests/peers/saml/install.sh
+export TEST_REQUIRE_PEERS=1
+
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 echo "==> cargo clippy"

@@ -7,6 +7,7 @@ mod cli;
 mod login;
 mod oidc;
 mod saml;
+mod saml_peers;
 mod server;
 // Shared fixtures; not every suite uses every one.
 #[allow(dead_code)]
