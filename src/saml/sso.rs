@@ -533,6 +533,15 @@ fn attributes(
         };
         out.push(Attribute::eidas(name, value));
     }
+    // The eIDAS types (`eidas-natural:…Type`) are for SPs that speak eIDAS, which say so
+    // with the eIDAS extensions; a plain SAML SP validates the assertion against the SAML
+    // schemas alone (pysaml2 and python3-saml do), where those types do not resolve, so it
+    // gets `xs:string`.
+    if req.sp_type.is_none() && req.attributes.is_empty() {
+        for a in &mut out {
+            a.xsi_type = "xs:string".into();
+        }
+    }
     if let Some(v) = req.clave_relay_state() {
         out.push(Attribute {
             name: request::CLAVE_RELAY_STATE.into(),

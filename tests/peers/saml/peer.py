@@ -93,6 +93,7 @@ def pysaml2_client(d):
                 "name_id_format": [PERSISTENT],
                 "authn_requests_signed": True,
                 "logout_requests_signed": True,
+                "logout_responses_signed": True,
                 "want_response_signed": True,
                 "want_assertions_signed": True,
                 "want_assertions_or_response_signed": True,
@@ -171,7 +172,8 @@ def pysaml2_acs(d, posted):
         "attributes": {k: list(v) for k, v in identity.items()},
         "authn_context": [a[0] for a in resp.authn_info()],
         "relay_state": posted.get("RelayState"),
-        "encrypted": bool(resp.response.encrypted_assertion),
+        # The identity above came out of an EncryptedAssertion only if pysaml2 decrypted it.
+        "encrypted": "EncryptedAssertion" in base64.b64decode(posted["SAMLResponse"]).decode(),
     }
 
 
@@ -211,10 +213,13 @@ def pysaml2_sls(d, answer):
             fail("pysaml2: the LogoutResponse's redirect signature does not verify")
         resp = client.parse_logout_request_response(q["SAMLResponse"], BINDING_HTTP_REDIRECT)
         relay = q.get("RelayState")
+        signed = ok
     else:
         form = answer["form"]
         resp = client.parse_logout_request_response(form["SAMLResponse"], BINDING_HTTP_POST)
         relay = form.get("RelayState")
+        # pysaml2 has verified the enveloped signature it requires ("logout_responses_signed").
+        signed = resp is not None and resp.response.signature is not None
     if resp is None:
         fail("pysaml2: the LogoutResponse was not accepted")
     if resp.in_response_to != s["logout_id"]:
@@ -222,7 +227,7 @@ def pysaml2_sls(d, answer):
     if not resp.status_ok():
         fail("pysaml2: LogoutResponse status is not Success")
     return {"ok": True, "in_response_to": resp.in_response_to, "relay_state": relay,
-            "signed": resp.response.signature is not None}
+            "signed": signed}
 
 
 # ---------------------------------------------------------------------------------------
