@@ -1353,6 +1353,18 @@ async fn saml_logout_from_pasarela_reaches_every_sp_and_ends_on_the_logged_out_p
         .unwrap()
         .to_owned();
 
+    let live = f
+        .server
+        .state
+        .engine
+        .store
+        .citizen_sessions(f.citizen.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.ended_at.is_none())
+        .unwrap();
+    let rp = oidc_client_in_session(&f, &live.id, 1).await;
     // The account page's button posts to /logout.
     assert_eq!(b.get("/account").await.status, 200);
     let p = b.post("/logout", &[]).await;
@@ -1380,6 +1392,8 @@ async fn saml_logout_from_pasarela_reaches_every_sp_and_ends_on_the_logged_out_p
     assert!(!sessions.is_empty());
     assert!(sessions.iter().all(|s| s.ended_at.is_some()));
     assert_eq!(b.get("/account").await.status, 303);
+    // The OIDC client of the session was told over the back channel.
+    assert_eq!(logout_token_sid(&f, &rp).await, live.id.to_string());
 
     let request_id = roxmltree::Document::parse(&m.xml)
         .unwrap()
@@ -1493,4 +1507,92 @@ async fn saml_service_providers_from_the_configuration_are_registered_at_start()
     std::fs::write(&d.config_path, bad).unwrap();
     let err = pasarela::config::Config::load(&d.config_path).unwrap_err();
     assert!(err.0.contains("saml.clave_idp_methods.FooIdP"), "{}", err.0);
+}
+
+/// An OIDC client `bc` with a back-channel logout URI on a local mock that expects `n`
+/// logout tokens, recorded as served by `session`.
+async fn oidc_client_in_session(
+    f: &Fixture,
+    session: &pasarela::core::session::SessionId,
+    n: u64,
+) -> wiremock::MockServer {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let rp = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/bc"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(n)
+        .mount(&rp)
+        .await;
+    let bc_uri = format!("{}/bc", rp.uri());
+    f.d.cli_json(&[
+        "admin",
+        "client",
+        "add",
+        "bc",
+        "--redirect-uri",
+        "http://localhost:9999/cb",
+        "--backchannel-logout-uri",
+        &bc_uri,
+    ]);
+    f.server
+        .state
+        .engine
+        .record_relying_party(session, "bc", "oidc")
+        .await
+        .unwrap();
+    rp
+}
+
+/// The `sid` of the one logout token `rp` received.
+async fn logout_token_sid(f: &Fixture, rp: &wiremock::MockServer) -> String {
+    let received = rp.received_requests().await.unwrap();
+    assert_eq!(received.len(), 1);
+    let form: std::collections::HashMap<String, String> =
+        url::form_urlencoded::parse(&received[0].body)
+            .into_owned()
+            .collect();
+    let claims = pasarela::oidc::id_token::verify_own(
+        &f.server.state.keys,
+        "http://localhost:8080",
+        &form["logout_token"],
+    )
+    .expect("signed by a published key");
+    assert_eq!(claims["aud"], "bc");
+    claims["sid"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn saml_sp_initiated_logout_tells_the_oidc_clients_of_the_session() {
+    let f = fixture().await;
+    let (session, cookie) = f
+        .session(
+            &[AuthMethod::Pwd, AuthMethod::Sms],
+            LevelOfAssurance::Substantial,
+        )
+        .await;
+    let rp = oidc_client_in_session(&f, &session.id, 1).await;
+    let r = Req::new();
+    let q = f.redirect_query(&r.xml(&f.sp_key), None);
+    let (xml1, _) = answer(&f.get(&format!("/saml/sso?{q}"), Some(&cookie)).await);
+    let name_id = roxmltree::Document::parse(&xml1)
+        .unwrap()
+        .descendants()
+        .find(|n| n.has_tag_name("NameID"))
+        .and_then(|n| n.text())
+        .unwrap()
+        .to_owned();
+    // Nothing is sent before the logout.
+    assert!(rp.received_requests().await.unwrap().is_empty());
+    let q = binding::redirect_encode(
+        "SAMLRequest",
+        &logout_request("_lo_oidc", &name_id, session.id.as_str()),
+        None,
+        &f.sp_key,
+    )
+    .unwrap();
+    let p = f.get(&format!("/saml/slo?{q}"), Some(&cookie)).await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    assert_eq!(logout_token_sid(&f, &rp).await, session.id.to_string());
 }
