@@ -1596,3 +1596,101 @@ async fn saml_sp_initiated_logout_tells_the_oidc_clients_of_the_session() {
     assert_eq!(p.status, 303, "{}", p.body);
     assert_eq!(logout_token_sid(&f, &rp).await, session.id.to_string());
 }
+
+#[tokio::test]
+async fn saml_clave_excluding_giss_forces_a_new_login_with_the_app_only() {
+    use pasarela::core::credentials::TotpSecret;
+    let f = fixture().await;
+    let engine = &f.server.state.engine;
+    let enrolment = engine
+        .start_totp_enrolment(f.citizen.id, "pasarela")
+        .await
+        .unwrap();
+    let secret = TotpSecret::from_base32(&enrolment.secret_base32).unwrap();
+    let now = chrono::Utc::now();
+    let code = secret.code_at(now).unwrap();
+    assert!(
+        engine
+            .confirm_totp_enrolment(f.citizen.id, &code, &Actor::system())
+            .await
+            .unwrap()
+    );
+    // Lucía signs in with password + SMS (switching from the app to SMS).
+    let b = Browser::new(f.server.addr);
+    assert_eq!(b.get("/login?continue=%2Faccount").await.status, 200);
+    let p = b
+        .post(
+            "/login",
+            &[
+                ("identifier", "12345678Z"),
+                ("password", "Marmota-Azul-2024!"),
+            ],
+        )
+        .await;
+    assert_eq!(p.location.as_deref(), Some("/login/code"));
+    let totp_page = b.follow(&p).await;
+    assert!(totp_page.body.contains("action=\"/login/sms\""));
+    let p = b.post("/login/sms", &[]).await;
+    assert_eq!(p.location.as_deref(), Some("/login/code"));
+    b.follow(&p).await;
+    let sms = f.d.last_sms_code("+34600111222");
+    let p = b.post("/login/code", &[("code", sms.as_str())]).await;
+    assert_eq!(p.location.as_deref(), Some("/account"), "{}", p.body);
+    let sessions = engine.store.citizen_sessions(f.citizen.id).await.unwrap();
+    let old = sessions
+        .iter()
+        .find(|s| s.ended_at.is_none())
+        .unwrap()
+        .clone();
+    assert!(old.methods_set().contains(&AuthMethod::Sms));
+
+    // The SP excludes GISSIdP (Cl@ve permanente): the SMS session does not answer, and the
+    // login offers the app only, without the switch to SMS.
+    let r = Req::new();
+    let q = f.redirect_query(&with_clave(&r.xml(&f.sp_key), &excluded("GISSIdP")), None);
+    let p = b.get(&format!("/saml/sso?{q}")).await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    let login = p.location.unwrap();
+    assert!(login.ends_with("&methods=otp,hwk"), "{login}");
+    assert_eq!(b.get(&login).await.status, 200);
+    let sent = f.d.sms_to("+34600111222").len();
+    let p = b
+        .post(
+            "/login",
+            &[
+                ("identifier", "12345678Z"),
+                ("password", "Marmota-Azul-2024!"),
+            ],
+        )
+        .await;
+    assert_eq!(p.location.as_deref(), Some("/login/code"));
+    let code_page = b.follow(&p).await;
+    assert!(!code_page.body.contains("action=\"/login/sms\""));
+    // Asking for SMS anyway sends nothing.
+    b.post("/login/sms", &[]).await;
+    assert_eq!(f.d.sms_to("+34600111222").len(), sent);
+    let next = secret.code_at(now + chrono::Duration::seconds(30)).unwrap();
+    let p = b.post("/login/code", &[("code", next.as_str())]).await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    let resumed = b.follow(&p).await;
+    let (xml_text, _) = answer(&resumed);
+    assert_eq!(
+        status_of(&xml_text),
+        "urn:oasis:names:tc:SAML:2.0:status:Success"
+    );
+    // A new session, made with the app only, answered; the SMS one was ended, not extended.
+    let index = roxmltree::Document::parse(&xml_text)
+        .unwrap()
+        .descendants()
+        .find(|n| n.has_tag_name("AuthnStatement"))
+        .and_then(|n| n.attribute("SessionIndex"))
+        .unwrap()
+        .to_owned();
+    assert_ne!(index, old.id.as_str());
+    let sessions = engine.store.citizen_sessions(f.citizen.id).await.unwrap();
+    let new = sessions.iter().find(|s| s.id.as_str() == index).unwrap();
+    assert!(!new.methods_set().contains(&AuthMethod::Sms));
+    assert!(new.methods_set().contains(&AuthMethod::Otp));
+    let old_now = sessions.iter().find(|s| s.id == old.id).unwrap();
+    assert!(old_now.ended_at.is_some());
+}
