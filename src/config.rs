@@ -519,6 +519,7 @@ impl Config {
         }
         self.sms.validate().map_err(ConfigError)?;
         self.email.validate().map_err(ConfigError)?;
+        self.saml.validate().map_err(ConfigError)?;
         if self.sessions.absolute_hours == 0 || self.sessions.idle_minutes == 0 {
             return err(
                 "sessions",

@@ -158,6 +158,9 @@ impl Running {
 /// Opens everything and starts serving in the background.
 pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Running> {
     let services = open(&config, clock).await?;
+    crate::saml::sp::register_configured(&services.engine, &config.saml)
+        .await
+        .context("saml.service_providers")?;
     let mut background = Vec::new();
     if let Some(m) = &services.memory {
         background.push(m.spawn_sweeper(Duration::from_secs(30))?);

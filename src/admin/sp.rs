@@ -68,6 +68,10 @@ pub struct AddArgs {
     /// Sign responses with the EC key (ECDSA-SHA256) instead of RSA-SHA256.
     #[arg(long)]
     pub sign_with_ec: bool,
+    /// NameID format used when a request names none (persistent, transient or unspecified
+    /// URI; default: the metadata's first known one).
+    #[arg(long)]
+    pub name_id_format: Option<String>,
     /// Operator name recorded in the audit trail.
     #[arg(long, env = "PASARELA_OPERATOR", default_value = "cli")]
     pub operator: String,
@@ -119,6 +123,7 @@ pub async fn run(cmd: SpCommand, engine: &Engine) -> anyhow::Result<()> {
                 attributes: a.attributes,
                 display_name: a.display_name,
                 sign_with_ec: a.sign_with_ec,
+                name_id_format: a.name_id_format,
             })?;
             engine.store.put_relying_party(&rp).await?;
             engine

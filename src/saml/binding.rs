@@ -136,6 +136,25 @@ pub fn post_decode(value: &str, max: usize) -> Result<String, SamlError> {
     xml::checked_text(&b64(value)?, max)
 }
 
+/// Percent-encodes a query value: RFC 3986 unreserved characters (`A-Z a-z 0-9 - . _ ~`)
+/// stay, a space becomes `+`, every other byte is `%XX`. Python's `urlencode` (pysaml2,
+/// python3-saml) encodes the same way, and SP libraries that check a Redirect signature over
+/// a query they re-encode themselves (pysaml2 does) only accept a query encoded like theirs;
+/// the WHATWG form encoding differs on `~` and `*`.
+fn query_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                out.push(char::from(b));
+            }
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
 /// Encodes a message for HTTP-Redirect and signs the query with `key`: returns the query
 /// string (without `?`).
 pub fn redirect_encode(
@@ -149,7 +168,7 @@ pub fn redirect_encode(
     enc.write_all(xml_text.as_bytes())
         .map_err(SamlError::internal)?;
     let deflated = enc.finish().map_err(SamlError::internal)?;
-    let q = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let q = query_escape;
     let mut query = format!(
         "{param}={}",
         q(&base64::engine::general_purpose::STANDARD.encode(deflated))
@@ -226,6 +245,13 @@ mod tests {
         e.write_all(data).unwrap();
         let b = base64::engine::general_purpose::STANDARD.encode(e.finish().unwrap());
         url::form_urlencoded::byte_serialize(b.as_bytes()).collect()
+    }
+
+    #[test]
+    fn query_values_are_encoded_like_python_urlencode() {
+        // Python: urllib.parse.urlencode({"v": "a~b*c d/é+"}) == "v=a~b%2Ac+d%2F%C3%A9%2B"
+        assert_eq!(query_escape("a~b*c d/é+"), "a~b%2Ac+d%2F%C3%A9%2B");
+        assert_eq!(decode_component(&query_escape("a~b*c d/é+")), "a~b*c d/é+");
     }
 
     #[test]

@@ -96,8 +96,12 @@ impl StatusCode {
             Self::InvalidNameIdPolicy => "urn:oasis:names:tc:SAML:2.0:status:InvalidNameIDPolicy",
         }
     }
-    /// The top-level status: every one of these is the requester's.
+    /// The top-level status: `Responder` for a level this IdP cannot reach (its own limit,
+    /// or the methods left after a Cl@ve exclusion), `Requester` for the others.
     pub fn top(self) -> &'static str {
-        "urn:oasis:names:tc:SAML:2.0:status:Requester"
+        match self {
+            Self::NoAuthnContext => "urn:oasis:names:tc:SAML:2.0:status:Responder",
+            _ => "urn:oasis:names:tc:SAML:2.0:status:Requester",
+        }
     }
 }

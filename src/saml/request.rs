@@ -231,7 +231,16 @@ pub fn parse(verified: &str, vocab: &LevelVocabulary) -> Result<AuthnRequest, Sa
 /// The highest level the login pages can reach: the methods they offer are the password, an
 /// SMS code and a TOTP app (a certificate or DNIe login is not offered yet).
 pub fn reachable_by_login(policy: &LevelPolicy) -> Option<LevelOfAssurance> {
-    let offered = [AuthMethod::Pwd, AuthMethod::Sms, AuthMethod::Otp];
+    reachable_with(policy, &[AuthMethod::Sms, AuthMethod::Otp])
+}
+
+/// The highest level a login with the password and one of `second` can reach.
+pub fn reachable_with(policy: &LevelPolicy, second: &[AuthMethod]) -> Option<LevelOfAssurance> {
+    let offered: Vec<AuthMethod> = [AuthMethod::Sms, AuthMethod::Otp]
+        .into_iter()
+        .filter(|m| second.contains(m))
+        .chain([AuthMethod::Pwd])
+        .collect();
     policy
         .methods
         .iter()

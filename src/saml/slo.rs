@@ -5,8 +5,12 @@
 //! Before answering, the logout is propagated to the session's other SAML SPs: the browser
 //! carries a signed LogoutRequest to each in turn and comes back with its LogoutResponse.
 //!
-//! Not yet: propagation to the session's OIDC clients, and IdP-initiated logout from the
-//! account page.
+//! Every session a logout ends is also announced to its OIDC clients over the back channel
+//! (`crate::oidc::backchannel::notify`).
+//!
+//! IdP-initiated logout (the citizen's `/logout`, also the account page's button) uses the
+//! same propagation through [`start_idp_logout`]: the chain of LogoutRequests to the
+//! session's SAML SPs ends on the logged-out page instead of an initiator's answer.
 
 use super::Endpoints;
 use super::binding;
@@ -235,8 +239,9 @@ async fn logout(state: &AppState, parts: &Parts, r: Received) -> Result<Response
         if session.ended_at.is_none()
             && served
             && names_the_citizen(state, &rp, &session, &req.name_id, identifier.as_deref())
-            && state.engine.logout(&sid, &Actor::system()).await?.is_some()
+            && let Some(closed) = state.engine.logout(&sid, &Actor::system()).await?
         {
+            crate::oidc::backchannel::notify(state, &closed).await;
             ended.push(sid);
             ended_sessions.push(session);
         }
@@ -261,13 +266,7 @@ async fn logout(state: &AppState, parts: &Parts, r: Received) -> Result<Response
     };
     let mut res = match ended_sessions.first() {
         Some(first) => {
-            let mut remaining: Vec<String> = first
-                .relying_parties
-                .iter()
-                .filter(|v| v.protocol == "saml" && v.rp_id != rp.id)
-                .map(|v| v.rp_id.clone())
-                .collect();
-            remaining.dedup();
+            let remaining = saml_sps_of(first, Some(&rp.id));
             next_hop(
                 state,
                 Propagation {
@@ -275,7 +274,7 @@ async fn logout(state: &AppState, parts: &Parts, r: Received) -> Result<Response
                     citizen_id: first.citizen_id,
                     remaining,
                     waiting: None,
-                    answer,
+                    answer: Some(answer),
                 },
             )
             .await?
@@ -356,7 +355,44 @@ struct Propagation {
     citizen_id: CitizenId,
     remaining: Vec<String>,
     waiting: Option<(String, String)>,
-    answer: FinalAnswer,
+    /// The initiating SP's answer; `None` for an IdP-initiated logout, which ends on the
+    /// logged-out page.
+    answer: Option<FinalAnswer>,
+}
+
+/// The SAML SPs `session` served, each once, but `except`.
+fn saml_sps_of(session: &SsoSession, except: Option<&str>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for v in &session.relying_parties {
+        if v.protocol == "saml" && Some(v.rp_id.as_str()) != except && !out.contains(&v.rp_id) {
+            out.push(v.rp_id.clone());
+        }
+    }
+    out
+}
+
+/// Where an IdP-initiated logout chain ends.
+pub const LOGGED_OUT_PAGE: &str = "/logout/done";
+
+/// Starts the propagation of an IdP-initiated logout of the (already ended) `session` to
+/// its SAML SPs: the response carrying the first LogoutRequest, or `None` when the session
+/// served no SAML SP with a SingleLogoutService.
+pub async fn start_idp_logout(
+    state: &AppState,
+    session: &SsoSession,
+) -> Result<Option<Response>, SamlError> {
+    let remaining = saml_sps_of(session, None);
+    if remaining.is_empty() {
+        return Ok(None);
+    }
+    let p = Propagation {
+        session_id: session.id.clone(),
+        citizen_id: session.citizen_id,
+        remaining,
+        waiting: None,
+        answer: None,
+    };
+    next_hop(state, p).await.map(Some)
 }
 
 const PROPAGATION_TTL: std::time::Duration = std::time::Duration::from_secs(10 * 60);
@@ -423,7 +459,10 @@ async fn next_hop(state: &AppState, mut p: Propagation) -> Result<Response, Saml
             |k| response::logout_request(&idp, &location, &id, &name_id, &session_index, now, k),
         );
     }
-    final_answer(state, &p.answer)
+    match &p.answer {
+        Some(a) => final_answer(state, a),
+        None => Ok(crate::web::pages::see_other(LOGGED_OUT_PAGE)),
+    }
 }
 
 /// A LogoutResponse from an SP we sent a LogoutRequest to: check it and go on.

@@ -151,6 +151,8 @@ pub struct Registration {
     pub display_name: String,
     /// Sign with the EC key.
     pub sign_with_ec: bool,
+    /// NameID format when a request names none (`None`: the metadata's first known one).
+    pub name_id_format: Option<String>,
 }
 
 /// Builds a relying party from SP metadata.
@@ -241,11 +243,20 @@ pub fn from_metadata(reg: &Registration) -> Result<RelyingParty, SamlError> {
     let name_id_formats: Vec<String> = xml::children(sp, NS_MD, "NameIDFormat")
         .map(xml::text_of)
         .collect();
-    let name_id_format = name_id_formats
-        .iter()
-        .find(|f| [NAMEID_PERSISTENT, NAMEID_TRANSIENT, NAMEID_UNSPECIFIED].contains(&f.as_str()))
-        .cloned()
-        .unwrap_or_else(|| NAMEID_PERSISTENT.to_owned());
+    let offered = [NAMEID_PERSISTENT, NAMEID_TRANSIENT, NAMEID_UNSPECIFIED];
+    let name_id_format = match &reg.name_id_format {
+        Some(f) if offered.contains(&f.as_str()) => f.clone(),
+        Some(f) => {
+            return Err(SamlError::malformed(format!(
+                "NameID format '{f}' is not offered"
+            )));
+        }
+        None => name_id_formats
+            .iter()
+            .find(|f| offered.contains(&f.as_str()))
+            .cloned()
+            .unwrap_or_else(|| NAMEID_PERSISTENT.to_owned()),
+    };
     let settings = SpSettings {
         acs,
         signing_certificates: signing,
@@ -280,6 +291,50 @@ pub fn from_metadata(reg: &Registration) -> Result<RelyingParty, SamlError> {
         ),
         enabled: true,
     })
+}
+
+/// Registers (or replaces) the service providers of `[[saml.service_providers]]`: called at
+/// every start, so the configuration is the source of truth for those entityIDs. Returns
+/// the entityIDs registered.
+pub async fn register_configured(
+    engine: &crate::core::engine::Engine,
+    cfg: &super::SamlConfig,
+) -> Result<Vec<String>, SamlError> {
+    let mut done = Vec::new();
+    for (n, sp) in cfg.service_providers.iter().enumerate() {
+        let metadata = std::fs::read_to_string(&sp.metadata_file).map_err(|e| {
+            SamlError::malformed(format!(
+                "saml.service_providers[{n}].metadata_file {}: {e}",
+                sp.metadata_file.display()
+            ))
+        })?;
+        let rp = from_metadata(&Registration {
+            metadata,
+            min_level: sp.min_level,
+            encrypt: sp.encrypt,
+            sp_type: sp.sp_type,
+            attributes: sp.attributes.clone(),
+            display_name: sp.display_name.clone(),
+            sign_with_ec: sp.signing_alg == super::config::SigningAlg::EcdsaSha256,
+            name_id_format: sp.name_id_format.clone(),
+        })
+        .map_err(|e| {
+            SamlError::malformed(format!(
+                "saml.service_providers[{n}] ({}): {e}",
+                sp.metadata_file.display()
+            ))
+        })?;
+        engine.store.put_relying_party(&rp).await?;
+        engine
+            .audit(
+                engine
+                    .event(&crate::core::engine::Actor::system(), "saml.sp.configured")
+                    .detail(serde_json::json!({ "sp": rp.id })),
+            )
+            .await?;
+        done.push(rp.id);
+    }
+    Ok(done)
 }
 
 #[cfg(test)]
@@ -317,6 +372,7 @@ pub(crate) mod tests {
             attributes: vec![],
             display_name: String::new(),
             sign_with_ec: false,
+            name_id_format: None,
         }
     }
 

@@ -11,6 +11,7 @@ use super::{Endpoints, metadata as idp_metadata};
 use crate::core::audit::Outcome;
 use crate::core::engine::Actor;
 use crate::core::keys::{JwsAlg, SigningKey};
+use crate::core::level::AuthMethod;
 use crate::core::relying_party::RelyingParty;
 use crate::web::AppState;
 use crate::web::auth::{self, SignedIn};
@@ -319,14 +320,43 @@ async fn decide(
         )
         .await;
     }
+    // Cl@ve: the identity providers the SP excluded take their methods out of the login.
+    let allowed = state
+        .config
+        .saml
+        .allowed_methods(&pending.request.excluded_idps());
+    if allowed.as_ref().is_some_and(|a| {
+        !a.iter()
+            .any(|m| [AuthMethod::Sms, AuthMethod::Otp].contains(m))
+    }) {
+        return error_answer(
+            state,
+            &rp,
+            &settings,
+            &pending,
+            SamlStatus::NoAuthnContext,
+            "every login method is excluded",
+        )
+        .await;
+    }
     let signed_in = auth::current(state, parts)
         .await
         .map_err(|e| SamlError::internal(format!("{e:?}")))?;
-    let mut ceiling = request::reachable_by_login(&state.engine.policy);
+    let mut ceiling = match &allowed {
+        Some(a) => request::reachable_with(&state.engine.policy, a),
+        None => request::reachable_by_login(&state.engine.policy),
+    };
     if let Some(si) = &signed_in {
         let fresh_enough =
             !pending.request.force_authn || si.session.auth_time >= pending.received_at;
-        if fresh_enough && request::level_ok(si.session.level, rp.min_level, ctx) {
+        // A session that used an excluded method does not count: the citizen logs in again.
+        let methods_ok = allowed.as_ref().is_none_or(|a| {
+            si.session
+                .methods_set()
+                .iter()
+                .all(|m| *m == AuthMethod::Pwd || a.contains(m))
+        });
+        if fresh_enough && methods_ok && request::level_ok(si.session.level, rp.min_level, ctx) {
             return success(state, &rp, &settings, &pending, si).await;
         }
         ceiling = ceiling.min(state.engine.policy.proofing_cap(si.citizen.proofing));
@@ -372,11 +402,15 @@ async fn decide(
         .ephemeral
         .put(&pending_key(&id), &bytes, PENDING_TTL)
         .await?;
-    let location = format!(
+    let mut location = format!(
         "{}&acr={}",
         login_then(&format!("/saml/sso/resume?id={id}")),
         target.as_str()
     );
+    if let Some(a) = &allowed {
+        let names: Vec<&str> = a.iter().map(|m| m.amr()).collect();
+        location.push_str(&format!("&methods={}", names.join(",")));
+    }
     Ok(see_other(&location))
 }
 
@@ -498,6 +532,15 @@ fn attributes(
             _ => continue,
         };
         out.push(Attribute::eidas(name, value));
+    }
+    // The eIDAS types (`eidas-natural:…Type`) are for SPs that speak eIDAS, which say so
+    // with the eIDAS extensions; a plain SAML SP validates the assertion against the SAML
+    // schemas alone (pysaml2 and python3-saml do), where those types do not resolve, so it
+    // gets `xs:string`.
+    if req.sp_type.is_none() && req.attributes.is_empty() {
+        for a in &mut out {
+            a.xsi_type = "xs:string".into();
+        }
     }
     if let Some(v) = req.clave_relay_state() {
         out.push(Attribute {

@@ -8,6 +8,7 @@ mod login;
 mod oidc;
 mod oidc_peer;
 mod saml;
+mod saml_peers;
 mod server;
 // Shared fixtures; not every suite uses every one.
 #[allow(dead_code)]

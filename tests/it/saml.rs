@@ -1206,3 +1206,491 @@ async fn saml_logout_over_post_needs_the_enveloped_signature() {
             .is_some()
     );
 }
+
+/// `r`'s request with Cl@ve requested attributes added to its eIDAS RequestedAttributes.
+fn with_clave(xml_text: &str, attributes: &str) -> String {
+    xml_text.replace(
+        "</eidas:RequestedAttributes>",
+        &format!("{attributes}</eidas:RequestedAttributes>"),
+    )
+}
+
+fn excluded(idp: &str) -> String {
+    format!(
+        "<eidas:RequestedAttribute Name=\"http://es.minhafp.clave/{idp}\" isRequired=\"false\"/>"
+    )
+}
+
+fn top_status_of(xml_text: &str) -> String {
+    let doc = roxmltree::Document::parse(xml_text).unwrap();
+    doc.descendants()
+        .find(|n| n.has_tag_name("StatusCode"))
+        .and_then(|n| n.attribute("Value"))
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn saml_clave_excluded_idps_restrict_the_login_methods() {
+    let f = fixture().await;
+    let (_, cookie) = f
+        .session(
+            &[AuthMethod::Pwd, AuthMethod::Sms],
+            LevelOfAssurance::Substantial,
+        )
+        .await;
+    // Excluding IdPs that stand for no pasarela method changes nothing: the password + SMS
+    // session answers at once, and the Cl@ve RelayState attribute is echoed.
+    let r = Req::new();
+    let x = with_clave(
+        &r.xml(&f.sp_key),
+        &format!(
+            "{}{}<eidas:RequestedAttribute Name=\"http://es.minhafp.clave/RelayState\" isRequired=\"false\"><eidas:AttributeValue>sede~7</eidas:AttributeValue></eidas:RequestedAttribute>",
+            excluded("AEATIdP"),
+            excluded("EIDASIdP")
+        ),
+    );
+    let q = f.redirect_query(&x, None);
+    let (xml_text, _) = answer(&f.get(&format!("/saml/sso?{q}"), Some(&cookie)).await);
+    assert_eq!(
+        status_of(&xml_text),
+        "urn:oasis:names:tc:SAML:2.0:status:Success"
+    );
+    assert!(
+        xml_text.contains("Name=\"http://es.minhafp.clave/RelayState\""),
+        "{xml_text}"
+    );
+    assert!(
+        xml_text.contains(">sede~7</saml:AttributeValue>"),
+        "{xml_text}"
+    );
+
+    // Excluding GISSIdP (Cl@ve permanente = password + SMS): the SMS session does not count,
+    // the citizen is sent to log in with the authenticator app only.
+    let r = Req::new();
+    let q = f.redirect_query(&with_clave(&r.xml(&f.sp_key), &excluded("GISSIdP")), None);
+    let p = f.get(&format!("/saml/sso?{q}"), Some(&cookie)).await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    let to = p.location.unwrap();
+    assert!(to.starts_with("/login?continue="), "{to}");
+    assert!(to.ends_with("&methods=otp,hwk"), "{to}");
+    // Lucía has no authenticator app: the login cannot go on, and no SMS is sent.
+    let b = Browser::new(f.server.addr);
+    assert_eq!(b.get(&to).await.status, 200);
+    let sent = f.d.sms_to("+34600111222").len();
+    let p = b
+        .post(
+            "/login",
+            &[
+                ("identifier", "12345678Z"),
+                ("password", "Marmota-Azul-2024!"),
+            ],
+        )
+        .await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert!(p.body.contains("role=\"alert\""), "{}", p.body);
+    assert_eq!(f.d.sms_to("+34600111222").len(), sent);
+    // Paired: the same login without the restriction goes on to the SMS code.
+    let b = Browser::new(f.server.addr);
+    let plain = to.replace("&methods=otp,hwk", "");
+    assert_eq!(b.get(&plain).await.status, 200);
+    let p = b
+        .post(
+            "/login",
+            &[
+                ("identifier", "12345678Z"),
+                ("password", "Marmota-Azul-2024!"),
+            ],
+        )
+        .await;
+    assert_eq!(p.location.as_deref(), Some("/login/code"), "{}", p.body);
+    assert_eq!(f.d.sms_to("+34600111222").len(), sent + 1);
+
+    // Excluding GISSIdP and CLVMOVILIdP leaves no method reaching any level: a SAML error,
+    // never a login.
+    let r = Req::new();
+    let x = with_clave(
+        &r.xml(&f.sp_key),
+        &format!("{}{}", excluded("GISSIdP"), excluded("CLVMOVILIdP")),
+    );
+    let q = f.redirect_query(&x, Some("rs"));
+    let (xml_text, relay) = answer(&f.get(&format!("/saml/sso?{q}"), Some(&cookie)).await);
+    assert_eq!(
+        top_status_of(&xml_text),
+        "urn:oasis:names:tc:SAML:2.0:status:Responder"
+    );
+    assert_eq!(
+        status_of(&xml_text),
+        "urn:oasis:names:tc:SAML:2.0:status:NoAuthnContext"
+    );
+    assert_eq!(relay.as_deref(), Some("rs"));
+}
+
+#[tokio::test]
+async fn saml_logout_from_pasarela_reaches_every_sp_and_ends_on_the_logged_out_page() {
+    let f = fixture().await;
+    let b = Browser::new(f.server.addr);
+    let r = Req::new();
+    let q = f.redirect_query(&r.xml(&f.sp_key), None);
+    let first = b.get(&format!("/saml/sso?{q}")).await;
+    let resumed = log_in_through_pages(&f.d, &b, &first, "Marmota-Azul-2024!").await;
+    let (xml1, _) = answer(&resumed);
+    assert_eq!(
+        status_of(&xml1),
+        "urn:oasis:names:tc:SAML:2.0:status:Success"
+    );
+    let doc = roxmltree::Document::parse(&xml1).unwrap();
+    let name_id = doc
+        .descendants()
+        .find(|n| n.has_tag_name("NameID"))
+        .and_then(|n| n.text())
+        .unwrap()
+        .to_owned();
+    let session_index = doc
+        .descendants()
+        .find(|n| n.has_tag_name("AuthnStatement"))
+        .and_then(|n| n.attribute("SessionIndex"))
+        .unwrap()
+        .to_owned();
+
+    let live = f
+        .server
+        .state
+        .engine
+        .store
+        .citizen_sessions(f.citizen.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.ended_at.is_none())
+        .unwrap();
+    let rp = oidc_client_in_session(&f, &live.id, 1).await;
+    // The account page's button posts to /logout.
+    assert_eq!(b.get("/account").await.status, 200);
+    let p = b.post("/logout", &[]).await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    let to = p.location.unwrap();
+    let (base, query) = to.split_once('?').unwrap();
+    assert_eq!(base, format!("{SP}/slo"));
+    let m = binding::redirect_decode(query, "SAMLRequest", 65_536).unwrap();
+    let (alg, sig, signed) = m.signature.unwrap();
+    let idp = f.server.state.keys.active(JwsAlg::RS256).unwrap();
+    binding::verify_redirect(&alg, &sig, &signed, &[idp.certificate_der().to_vec()]).unwrap();
+    assert!(m.xml.contains(&format!(
+        "<samlp:SessionIndex>{session_index}</samlp:SessionIndex>"
+    )));
+    assert!(m.xml.contains(&name_id), "{}", m.xml);
+    // The session is already over, on the server.
+    let sessions = f
+        .server
+        .state
+        .engine
+        .store
+        .citizen_sessions(f.citizen.id)
+        .await
+        .unwrap();
+    assert!(!sessions.is_empty());
+    assert!(sessions.iter().all(|s| s.ended_at.is_some()));
+    assert_eq!(b.get("/account").await.status, 303);
+    // The OIDC client of the session was told over the back channel.
+    assert_eq!(logout_token_sid(&f, &rp).await, live.id.to_string());
+
+    let request_id = roxmltree::Document::parse(&m.xml)
+        .unwrap()
+        .root_element()
+        .attribute("ID")
+        .unwrap()
+        .to_owned();
+    let relay = m.relay_state.unwrap();
+    let logout_response = |irt: &str, id: &str| {
+        format!(
+            "<samlp:LogoutResponse xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" \
+             ID=\"{id}\" Version=\"2.0\" IssueInstant=\"{now}\" Destination=\"http://localhost:8080/saml/slo\" InResponseTo=\"{irt}\">\
+             <saml:Issuer>{SP}</saml:Issuer><samlp:Status><samlp:StatusCode Value=\"urn:oasis:names:tc:SAML:2.0:status:Success\"/></samlp:Status>\
+             </samlp:LogoutResponse>",
+            now = xml::instant(chrono::Utc::now()),
+        )
+    };
+    // An answer to another request is refused; the right one ends on the logged-out page.
+    let wrong = binding::redirect_encode(
+        "SAMLResponse",
+        &logout_response("_other", "_w1"),
+        Some(&relay),
+        &f.sp_key,
+    )
+    .unwrap();
+    assert_eq!(b.get(&format!("/saml/slo?{wrong}")).await.status, 400);
+    let right = binding::redirect_encode(
+        "SAMLResponse",
+        &logout_response(&request_id, "_w2"),
+        Some(&relay),
+        &f.sp_key,
+    )
+    .unwrap();
+    let p = b.get(&format!("/saml/slo?{right}")).await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    assert_eq!(p.location.as_deref(), Some("/logout/done"));
+    let done = b.follow(&p).await;
+    assert_eq!(done.status, 200);
+    assert!(done.body.contains("role=\"status\""), "{}", done.body);
+    // The chain is used once.
+    assert_eq!(b.get(&format!("/saml/slo?{right}")).await.status, 400);
+}
+
+#[tokio::test]
+async fn saml_logout_without_a_saml_sp_shows_the_logged_out_page_at_once() {
+    let f = fixture().await;
+    let b = Browser::new(f.server.addr);
+    let p = Page {
+        status: 303,
+        location: Some("/login?continue=%2Faccount".into()),
+        body: String::new(),
+    };
+    let account = log_in_through_pages(&f.d, &b, &p, "Marmota-Azul-2024!").await;
+    assert_eq!(account.status, 200);
+    let p = b.post("/logout", &[]).await;
+    assert_eq!(p.status, 200, "{}", p.body);
+    assert!(p.body.contains("role=\"status\""));
+    assert_eq!(b.get("/account").await.status, 303);
+}
+
+#[tokio::test]
+async fn saml_service_providers_from_the_configuration_are_registered_at_start() {
+    let d = journey_deployment("");
+    let ring = KeyRing::in_memory(chrono::Utc::now()).unwrap();
+    let key = ring.active(JwsAlg::RS256).unwrap();
+    let cert = base64::engine::general_purpose::STANDARD.encode(key.certificate_der());
+    let md = d.dir.path().join("configured-sp.xml");
+    std::fs::write(&md, sp_metadata("https://conf.example.es", &cert)).unwrap();
+    let mut text = std::fs::read_to_string(&d.config_path).unwrap();
+    text.push_str(&format!(
+        "\n[saml]\n[[saml.service_providers]]\nmetadata_file = \"{}\"\nmin_level = \"low\"\n\
+         attributes = [\"PersonIdentifier\"]\n\
+         name_id_format = \"urn:oasis:names:tc:SAML:2.0:nameid-format:transient\"\n\
+         encrypt = true\nsp_type = \"private\"\nsigning_alg = \"ecdsa-sha256\"\n\
+         display_name = \"Sede de prueba\"\n",
+        md.display()
+    ));
+    std::fs::write(&d.config_path, &text).unwrap();
+    // Not there before the server starts; there, with every option, once it has.
+    assert!(
+        !d.cli(&["admin", "sp", "show", "https://conf.example.es"])
+            .status
+            .success()
+    );
+    let server = d.start().await;
+    let v = d.cli_json(&["admin", "sp", "show", "https://conf.example.es"]);
+    assert_eq!(v["min_level"], "low");
+    assert_eq!(v["attributes"], serde_json::json!(["PersonIdentifier"]));
+    assert_eq!(
+        v["name_id_format"],
+        "urn:oasis:names:tc:SAML:2.0:nameid-format:transient"
+    );
+    assert_eq!(v["encrypt_assertions"], true);
+    assert_eq!(v["sp_type"], "private");
+    assert_eq!(v["sign_with_ec"], true);
+    assert_eq!(v["display_name"], "Sede de prueba");
+    drop(server);
+    // A configured SP whose metadata cannot be read stops the start, naming the key.
+    text.push_str("[[saml.service_providers]]\nmetadata_file = \"/nonexistent/sp.xml\"\n");
+    std::fs::write(&d.config_path, &text).unwrap();
+    let err = pasarela::server::start(d.config(), Arc::new(pasarela::clock::SystemClock))
+        .await
+        .err()
+        .unwrap();
+    assert!(
+        format!("{err:#}").contains("saml.service_providers"),
+        "{err:#}"
+    );
+    // An unknown Cl@ve IdP in the table is refused when the configuration is read.
+    let bad = text.replace("[saml]\n", "[saml]\nclave_idp_methods = { FooIdP = [] }\n");
+    std::fs::write(&d.config_path, bad).unwrap();
+    let err = pasarela::config::Config::load(&d.config_path).unwrap_err();
+    assert!(err.0.contains("saml.clave_idp_methods.FooIdP"), "{}", err.0);
+}
+
+/// An OIDC client `bc` with a back-channel logout URI on a local mock that expects `n`
+/// logout tokens, recorded as served by `session`.
+async fn oidc_client_in_session(
+    f: &Fixture,
+    session: &pasarela::core::session::SessionId,
+    n: u64,
+) -> wiremock::MockServer {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let rp = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/bc"))
+        .respond_with(ResponseTemplate::new(200))
+        .expect(n)
+        .mount(&rp)
+        .await;
+    let bc_uri = format!("{}/bc", rp.uri());
+    f.d.cli_json(&[
+        "admin",
+        "client",
+        "add",
+        "bc",
+        "--redirect-uri",
+        "http://localhost:9999/cb",
+        "--backchannel-logout-uri",
+        &bc_uri,
+    ]);
+    f.server
+        .state
+        .engine
+        .record_relying_party(session, "bc", "oidc")
+        .await
+        .unwrap();
+    rp
+}
+
+/// The `sid` of the one logout token `rp` received.
+async fn logout_token_sid(f: &Fixture, rp: &wiremock::MockServer) -> String {
+    let received = rp.received_requests().await.unwrap();
+    assert_eq!(received.len(), 1);
+    let form: std::collections::HashMap<String, String> =
+        url::form_urlencoded::parse(&received[0].body)
+            .into_owned()
+            .collect();
+    let claims = pasarela::oidc::id_token::verify_own(
+        &f.server.state.keys,
+        "http://localhost:8080",
+        &form["logout_token"],
+    )
+    .expect("signed by a published key");
+    assert_eq!(claims["aud"], "bc");
+    claims["sid"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn saml_sp_initiated_logout_tells_the_oidc_clients_of_the_session() {
+    let f = fixture().await;
+    let (session, cookie) = f
+        .session(
+            &[AuthMethod::Pwd, AuthMethod::Sms],
+            LevelOfAssurance::Substantial,
+        )
+        .await;
+    let rp = oidc_client_in_session(&f, &session.id, 1).await;
+    let r = Req::new();
+    let q = f.redirect_query(&r.xml(&f.sp_key), None);
+    let (xml1, _) = answer(&f.get(&format!("/saml/sso?{q}"), Some(&cookie)).await);
+    let name_id = roxmltree::Document::parse(&xml1)
+        .unwrap()
+        .descendants()
+        .find(|n| n.has_tag_name("NameID"))
+        .and_then(|n| n.text())
+        .unwrap()
+        .to_owned();
+    // Nothing is sent before the logout.
+    assert!(rp.received_requests().await.unwrap().is_empty());
+    let q = binding::redirect_encode(
+        "SAMLRequest",
+        &logout_request("_lo_oidc", &name_id, session.id.as_str()),
+        None,
+        &f.sp_key,
+    )
+    .unwrap();
+    let p = f.get(&format!("/saml/slo?{q}"), Some(&cookie)).await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    assert_eq!(logout_token_sid(&f, &rp).await, session.id.to_string());
+}
+
+#[tokio::test]
+async fn saml_clave_excluding_giss_forces_a_new_login_with_the_app_only() {
+    use pasarela::core::credentials::TotpSecret;
+    let f = fixture().await;
+    let engine = &f.server.state.engine;
+    let enrolment = engine
+        .start_totp_enrolment(f.citizen.id, "pasarela")
+        .await
+        .unwrap();
+    let secret = TotpSecret::from_base32(&enrolment.secret_base32).unwrap();
+    let now = chrono::Utc::now();
+    let code = secret.code_at(now).unwrap();
+    assert!(
+        engine
+            .confirm_totp_enrolment(f.citizen.id, &code, &Actor::system())
+            .await
+            .unwrap()
+    );
+    // Lucía signs in with password + SMS (switching from the app to SMS).
+    let b = Browser::new(f.server.addr);
+    assert_eq!(b.get("/login?continue=%2Faccount").await.status, 200);
+    let p = b
+        .post(
+            "/login",
+            &[
+                ("identifier", "12345678Z"),
+                ("password", "Marmota-Azul-2024!"),
+            ],
+        )
+        .await;
+    assert_eq!(p.location.as_deref(), Some("/login/code"));
+    let totp_page = b.follow(&p).await;
+    assert!(totp_page.body.contains("action=\"/login/sms\""));
+    let p = b.post("/login/sms", &[]).await;
+    assert_eq!(p.location.as_deref(), Some("/login/code"));
+    b.follow(&p).await;
+    let sms = f.d.last_sms_code("+34600111222");
+    let p = b.post("/login/code", &[("code", sms.as_str())]).await;
+    assert_eq!(p.location.as_deref(), Some("/account"), "{}", p.body);
+    let sessions = engine.store.citizen_sessions(f.citizen.id).await.unwrap();
+    let old = sessions
+        .iter()
+        .find(|s| s.ended_at.is_none())
+        .unwrap()
+        .clone();
+    assert!(old.methods_set().contains(&AuthMethod::Sms));
+
+    // The SP excludes GISSIdP (Cl@ve permanente): the SMS session does not answer, and the
+    // login offers the app only, without the switch to SMS.
+    let r = Req::new();
+    let q = f.redirect_query(&with_clave(&r.xml(&f.sp_key), &excluded("GISSIdP")), None);
+    let p = b.get(&format!("/saml/sso?{q}")).await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    let login = p.location.unwrap();
+    assert!(login.ends_with("&methods=otp,hwk"), "{login}");
+    assert_eq!(b.get(&login).await.status, 200);
+    let sent = f.d.sms_to("+34600111222").len();
+    let p = b
+        .post(
+            "/login",
+            &[
+                ("identifier", "12345678Z"),
+                ("password", "Marmota-Azul-2024!"),
+            ],
+        )
+        .await;
+    assert_eq!(p.location.as_deref(), Some("/login/code"));
+    let code_page = b.follow(&p).await;
+    assert!(!code_page.body.contains("action=\"/login/sms\""));
+    // Asking for SMS anyway sends nothing.
+    b.post("/login/sms", &[]).await;
+    assert_eq!(f.d.sms_to("+34600111222").len(), sent);
+    let next = secret.code_at(now + chrono::Duration::seconds(30)).unwrap();
+    let p = b.post("/login/code", &[("code", next.as_str())]).await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    let resumed = b.follow(&p).await;
+    let (xml_text, _) = answer(&resumed);
+    assert_eq!(
+        status_of(&xml_text),
+        "urn:oasis:names:tc:SAML:2.0:status:Success"
+    );
+    // A new session, made with the app only, answered; the SMS one was ended, not extended.
+    let index = roxmltree::Document::parse(&xml_text)
+        .unwrap()
+        .descendants()
+        .find(|n| n.has_tag_name("AuthnStatement"))
+        .and_then(|n| n.attribute("SessionIndex"))
+        .unwrap()
+        .to_owned();
+    assert_ne!(index, old.id.as_str());
+    let sessions = engine.store.citizen_sessions(f.citizen.id).await.unwrap();
+    let new = sessions.iter().find(|s| s.id.as_str() == index).unwrap();
+    assert!(!new.methods_set().contains(&AuthMethod::Sms));
+    assert!(new.methods_set().contains(&AuthMethod::Otp));
+    let old_now = sessions.iter().find(|s| s.id == old.id).unwrap();
+    assert!(old_now.ended_at.is_some());
+}

@@ -316,3 +316,29 @@ pub fn html_unescape(text: &str) -> String {
         .replace("&gt;", ">")
         .replace("&amp;", "&")
 }
+
+/// Logs Lucía (12345678Z, mobile +34600111222) in through the real pages, from the
+/// `/login?…` redirect in `page` with `password` and the SMS code of `d`'s outbox; returns
+/// the page the `continue` target answers.
+pub async fn log_in_through_pages(
+    d: &Deployment,
+    b: &Browser,
+    page: &Page,
+    password: &str,
+) -> Page {
+    assert_eq!(page.status, 303, "{}", page.body);
+    let login = page.location.clone().unwrap();
+    assert!(login.starts_with("/login?continue="), "{login}");
+    assert_eq!(b.get(&login).await.status, 200);
+    let p = b
+        .post(
+            "/login",
+            &[("identifier", "12345678Z"), ("password", password)],
+        )
+        .await;
+    assert_eq!(p.location.as_deref(), Some("/login/code"), "{}", p.body);
+    let code = d.last_sms_code("+34600111222");
+    let p = b.post("/login/code", &[("code", code.as_str())]).await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    b.follow(&p).await
+}

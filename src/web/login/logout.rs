@@ -34,7 +34,8 @@ pub(super) async fn logout_form(tr: Tr, client: ClientInfo, jar: CookieJar) -> R
 }
 
 /// `POST /logout`: ends the SSO session on the server (so on every node) and removes the
-/// cookie.
+/// cookie; then tells the session's OIDC clients (back channel) and carries a LogoutRequest
+/// to each SAML SP of the session in turn, ending on the logged-out page.
 pub(super) async fn logout_submit(
     State(state): State<AppState>,
     tr: Tr,
@@ -45,21 +46,34 @@ pub(super) async fn logout_submit(
     if let Err(e) = check_csrf(&jar, &client, &form.csrf) {
         return page_error(tr, e);
     }
+    let mut next = None;
     match live_session(&state, &jar, client.https).await {
-        Ok(Some(session)) => {
-            if let Err(e) = state.engine.logout(&session.id, &actor(&client)).await {
-                return page_error(tr, e);
+        Ok(Some(session)) => match state.engine.logout(&session.id, &actor(&client)).await {
+            Ok(Some(ended)) => {
+                crate::oidc::backchannel::notify(&state, &ended).await;
+                match crate::saml::slo::start_idp_logout(&state, &ended).await {
+                    Ok(r) => next = r,
+                    // The session is over whatever happens to the SPs' notices.
+                    Err(e) => tracing::error!(error = %e, "SAML logout propagation"),
+                }
             }
-        }
+            Ok(None) => {}
+            Err(e) => return page_error(tr, e),
+        },
         Ok(None) => {}
         Err(e) => return page_error(tr, e),
     }
-    (
-        AppendHeaders([(
-            header::SET_COOKIE,
-            SessionCookie::clear_cookie(client.https),
-        )]),
-        render(tr, &LoggedOutPage { tr: &tr }),
-    )
-        .into_response()
+    let clear = AppendHeaders([(
+        header::SET_COOKIE,
+        SessionCookie::clear_cookie(client.https),
+    )]);
+    match next {
+        Some(r) => (clear, r).into_response(),
+        None => (clear, render(tr, &LoggedOutPage { tr: &tr })).into_response(),
+    }
+}
+
+/// `GET /logout/done`: where the chain of an IdP-initiated logout over the SAML SPs ends.
+pub(super) async fn logged_out(tr: Tr) -> Response {
+    render(tr, &LoggedOutPage { tr: &tr })
 }

@@ -45,7 +45,7 @@ const ADDRESS_FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
 mod logout;
 mod second;
 
-use logout::{logout_form, logout_submit};
+use logout::{logged_out, logout_form, logout_submit};
 use second::{code_form, code_resend, code_submit, use_sms};
 
 /// The routes of the login pages.
@@ -57,6 +57,7 @@ pub fn routes() -> Router<AppState> {
         .route("/login/resend", axum::routing::post(code_resend))
         .route("/login/sms", axum::routing::post(use_sms))
         .route("/logout", get(logout_form).post(logout_submit))
+        .route(crate::saml::slo::LOGGED_OUT_PAGE, get(logged_out))
 }
 
 /// A message to show once on the next page, with its optional number.
@@ -117,6 +118,9 @@ struct SecondStep {
     totp: bool,
     /// Wrong TOTP codes in this attempt.
     totp_failures: u32,
+    /// SMS codes are not accepted in this login (the service excluded them).
+    #[serde(default)]
+    no_sms: bool,
 }
 
 /// What the login flow has established so far.
@@ -128,6 +132,9 @@ struct LoginFlow {
     failures: u32,
     second: Option<SecondStep>,
     flash: Option<Flash>,
+    /// The second-factor methods the service accepts (`?methods=`); `None`: any.
+    #[serde(default)]
+    methods: Option<Vec<AuthMethod>>,
 }
 
 impl LoginFlow {
@@ -138,6 +145,7 @@ impl LoginFlow {
             failures: 0,
             second: None,
             flash: None,
+            methods: None,
         }
     }
 }
@@ -244,6 +252,8 @@ struct LoginQuery {
     login_hint: Option<String>,
     acr: Option<String>,
     level: Option<String>,
+    /// Comma-separated second-factor methods the service accepts (`sms`, `otp`).
+    methods: Option<String>,
 }
 
 /// The posted password form.
@@ -353,7 +363,22 @@ fn asked_level(state: &AppState, q: &LoginQuery) -> Option<LevelOfAssurance> {
     from_acr.or_else(|| q.level.as_deref().and_then(|l| l.parse().ok()))
 }
 
-/// `GET /login[?continue=PATH][&login_hint=ID][&acr=LEVEL|&level=LEVEL]`: the password form.
+/// The second-factor methods named in `?methods=` (unknown names are ignored, so an empty
+/// list means none is accepted).
+fn second_factors(list: &str) -> Vec<AuthMethod> {
+    list.split(',')
+        .filter_map(|m| m.trim().parse().ok())
+        .filter(|m| *m != AuthMethod::Pwd)
+        .collect()
+}
+
+/// Whether `flow` accepts `method` as second factor.
+fn accepts(flow: &LoginFlow, method: AuthMethod) -> bool {
+    flow.methods.as_ref().is_none_or(|m| m.contains(&method))
+}
+
+/// `GET /login[?continue=PATH][&login_hint=ID][&acr=LEVEL|&level=LEVEL][&methods=sms,otp]`:
+/// the password form.
 async fn login_form(
     State(state): State<AppState>,
     tr: Tr,
@@ -376,6 +401,7 @@ async fn login_form(
             .unwrap_or(DEFAULT_CONTINUE)
             .to_owned();
         flow.data.level = asked_level(&state, &q);
+        flow.data.methods = q.methods.as_deref().map(second_factors);
     }
     flow.data.second = None;
     if let Err(e) = flow::save(&state, KIND, &flow).await {
@@ -496,13 +522,20 @@ async fn password_step(
         challenge: None,
         totp: false,
         totp_failures: 0,
+        no_sms: !accepts(&flow.data, AuthMethod::Sms),
     };
-    // An enrolled authenticator app is offered first; SMS stays one click away.
-    step.totp = state
-        .engine
-        .has_totp(citizen.id)
-        .await
-        .map_err(|e| fail(e.into()))?;
+    // An enrolled authenticator app is offered first; SMS stays one click away (when the
+    // service accepts it).
+    step.totp = accepts(&flow.data, AuthMethod::Otp)
+        && state
+            .engine
+            .has_totp(citizen.id)
+            .await
+            .map_err(|e| fail(e.into()))?;
+    if !step.totp && step.no_sms {
+        let error = Some(tr.t("login-no-accepted-method"));
+        return Err(show_form(state, tr, jar, client, &flow, "", (error, None)).await);
+    }
     if !step.totp {
         flow.data.flash = send_first_code(state, tr, &flow.id, &mut step, &citizen.mobile)
             .await
@@ -603,8 +636,14 @@ async fn finish(
     let existing = live_session(state, &jar, client.https)
         .await
         .map_err(fail)?;
+    // A session that used a method this service excluded is not extended: a new one starts.
+    let allowed = |s: &SsoSession| {
+        s.methods_set()
+            .iter()
+            .all(|m| *m == AuthMethod::Pwd || accepts(&flow.data, *m))
+    };
     let cookie = match existing {
-        Some(session) if session.citizen_id == citizen => {
+        Some(session) if session.citizen_id == citizen && allowed(&session) => {
             let mut used = session.methods_set();
             used.extend(methods.iter().copied());
             let level = policy.achieved(proofing, &used).ok_or_else(no_level)?;

@@ -10,6 +10,8 @@ pub(super) struct CodePage<'a> {
     masked_mobile: &'a str,
     /// Asking for the authenticator app's code (with a switch to SMS).
     totp: bool,
+    /// The switch to SMS is offered.
+    sms_allowed: bool,
     error: Option<String>,
     notice: Option<String>,
 }
@@ -43,6 +45,7 @@ pub(super) fn show_code(
         csrf: &token,
         masked_mobile: &step.masked_mobile,
         totp: step.totp,
+        sms_allowed: !step.no_sms,
         error,
         notice,
     };
@@ -287,7 +290,7 @@ pub(super) async fn use_sms(
         Ok(f) => f,
         Err(r) => return r,
     };
-    if step.totp {
+    if step.totp && !step.no_sms {
         let mobile = match state.engine.store.citizen(step.citizen).await {
             Ok(Some(c)) => c.mobile,
             Ok(None) => return see_other("/login"),

@@ -47,3 +47,4 @@ logout-done-title = Ha tancat la sessió
 logout-done-text = La seua sessió s'ha tancat.
 logout-done-advice = Si fa servir un ordinador compartit, tanque també el navegador.
 logout-login-again = Tornar a accedir
+login-no-accepted-method = El servei al qual accedeix no admet cap dels mètodes de verificació que té activats (SMS o aplicació d'autenticació). Torneu al servei i trieu una altra manera d'identificar-vos.

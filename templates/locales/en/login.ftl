@@ -47,3 +47,4 @@ logout-done-title = You have logged out
 logout-done-text = Your session has ended.
 logout-done-advice = If you are using a shared computer, close the browser too.
 logout-login-again = Log in again
+login-no-accepted-method = The service you are signing in to accepts none of the verification methods you have (SMS or authenticator app). Go back to the service and choose another way to sign in.

@@ -47,3 +47,4 @@ logout-done-title = Ha cerrado la sesión
 logout-done-text = Su sesión se ha cerrado.
 logout-done-advice = Si usa un ordenador compartido, cierre también el navegador.
 logout-login-again = Volver a acceder
+login-no-accepted-method = El servicio al que accede no admite ninguno de los métodos de verificación que tiene activados (SMS o aplicación de autenticación). Vuelva al servicio y elija otro modo de identificarse.
