@@ -59,13 +59,15 @@ if [ "$(cat "$peer/node_modules/.lock.sha256" 2>/dev/null)" != "$peer_lock" ]; t
   npm ci --prefix "$peer" --no-audit --no-fund --loglevel=error
   echo "$peer_lock" >"$peer/node_modules/.lock.sha256"
 fi
-# The peer test fails (rather than skips) when the peer is missing.
+
 # SAML peers: pysaml2 and python3-saml (PyPI, pinned in tests/peers/saml/requirements.txt) in
 # target/peers-venv, over Debian's python3-lxml and python3-xmlsec so that lxml and xmlsec
 # share Debian's libxml2. Created once, reused by later runs; the peer tests fail (rather
 # than skip) without it.
 ensure_debian_packages python3-venv python3-lxml python3-xmlsec xmlsec1 openssl
 tests/peers/saml/install.sh
+
+# The peer tests fail (rather than skip) when a peer is missing.
 export TEST_REQUIRE_PEERS=1
 
 echo "==> cargo fmt --check"
