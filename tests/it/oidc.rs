@@ -1569,3 +1569,110 @@ async fn oidc_client_credentials_introspection_and_revocation() {
     assert_eq!(status, 401, "{body}");
     op.stop().await;
 }
+
+#[tokio::test]
+async fn oidc_logout_page_embeds_front_channel_frames_then_goes_back() {
+    use pasarela::oidc::client::{GrantType, NewClient};
+    let op = op().await;
+    let store = &op.server.state.engine.store;
+    let mut secrets = HashMap::new();
+    for (id, fc) in [
+        ("fc", "http://localhost:7777/fc?x=1"),
+        ("fc2", "https://rp2.example/logout"),
+    ] {
+        let (rp, secret) = NewClient {
+            id: id.into(),
+            redirect_uris: vec![CB.into()],
+            post_logout_redirect_uris: vec![BYE.into()],
+            frontchannel_logout_uri: Some(fc.into()),
+            frontchannel_logout_session_required: id == "fc2",
+            grant_types: vec![GrantType::AuthorizationCode],
+            ..Default::default()
+        }
+        .build()
+        .unwrap();
+        store.put_relying_party(&rp).await.unwrap();
+        secrets.insert(id, secret.unwrap());
+    }
+    let session = op.sign_in(LevelOfAssurance::Substantial).await;
+    // The session visits fc, fc2 and sede (which registered no front-channel URI).
+    code_for(&op, "fc2", &[]).await;
+    code_for(&op, "sede", &[]).await;
+    let code = code_for(&op, "fc", &[]).await;
+    let (status, body, _) = op
+        .token(
+            "fc",
+            Some(&secrets["fc"]),
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", CB),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let hint = body["id_token"].as_str().unwrap();
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    q.append_pair("id_token_hint", hint);
+    q.append_pair("post_logout_redirect_uri", BYE);
+    q.append_pair("state", "st");
+    let res = op.get(&format!("/oidc/logout?{}", q.finish())).await;
+    // A page (not a redirect) so that the frames load before going back.
+    assert_eq!(res.status(), 200);
+    assert!(res.headers().get("location").is_none());
+    let csp = res.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("; frame-src http://localhost:7777 https://rp2.example"),
+        "{csp}"
+    );
+    assert!(csp.contains("frame-ancestors 'none'"));
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let page = res.text().await.unwrap();
+    let params = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("iss", ISSUER)
+        .append_pair("sid", session.id.as_str())
+        .finish();
+    for base in [
+        "http://localhost:7777/fc?x=1&",
+        "https://rp2.example/logout?",
+    ] {
+        let src = format!("<iframe src=\"{base}{params}\"").replace('&', "&#38;");
+        assert!(page.contains(&src), "{src} not in {page}");
+    }
+    assert_eq!(
+        page.matches("<iframe").count(),
+        2,
+        "only clients that registered a URI"
+    );
+    let next = format!("{BYE}?state=st");
+    assert!(page.contains(&format!(
+        "<meta http-equiv=\"refresh\" content=\"2;url={next}\">"
+    )));
+    assert!(
+        page.contains(&format!("<a href=\"{next}\">")),
+        "a link without JS"
+    );
+    // The session is gone.
+    let res = op.get(&authorize_path("sede", &[("prompt", "none")])).await;
+    let q = query_of(res.headers()["location"].to_str().unwrap());
+    assert_eq!(q["error"], "login_required");
+    // Without a post-logout URI the logged-out page carries the frames, and no refresh.
+    let session = op.sign_in(LevelOfAssurance::Substantial).await;
+    code_for(&op, "fc2", &[]).await;
+    let res = op.get("/oidc/logout").await;
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .ends_with("; frame-src https://rp2.example")
+    );
+    let page = res.text().await.unwrap();
+    assert_eq!(page.matches("<iframe").count(), 1);
+    assert!(page.contains(session.id.as_str()));
+    assert!(!page.contains("http-equiv=\"refresh\""));
+    op.stop().await;
+}
