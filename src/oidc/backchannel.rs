@@ -21,11 +21,14 @@ pub const EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 /// How long one delivery may take.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// A signed logout token for `client` about `session`.
+/// A signed logout token for `client` about `session`; `sub` is the subject the client
+/// knows the citizen by ([`super::subject::for_client`]). `sid` is always sent, so a client
+/// that registered `backchannel_logout_session_required` always gets it.
 pub fn logout_token(
     keys: &KeyRing,
     issuer: &str,
     client: &OidcClient,
+    sub: &str,
     session: &SsoSession,
     now: DateTime<Utc>,
 ) -> Result<String, CoreError> {
@@ -35,7 +38,7 @@ pub fn logout_token(
         "iat": now.timestamp(),
         "exp": now.timestamp() + 120,
         "jti": crate::core::random::token(16)?,
-        "sub": session.citizen_id.to_string(),
+        "sub": sub,
         "sid": session.id.as_str(),
         "events": { EVENT: {} },
     });
@@ -80,7 +83,14 @@ pub async fn notify(state: &AppState, session: &SsoSession) {
         let Some(uri) = client.rp.logout.backchannel_uri.clone() else {
             continue;
         };
-        let token = match logout_token(&state.keys, &state.issuer, &client, session, now) {
+        let sub = match super::subject::for_client(&state.engine, &client, session.citizen_id) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "back-channel logout: no subject");
+                continue;
+            }
+        };
+        let token = match logout_token(&state.keys, &state.issuer, &client, &sub, session, now) {
             Ok(t) => t,
             Err(e) => {
                 tracing::error!(error = %e, "back-channel logout: could not sign");

@@ -220,6 +220,9 @@ pub struct OidcSettings {
     /// SHA-256 (hex) of the registration access token (RFC 7592), for dynamic clients.
     #[serde(default)]
     pub registration_access_token_sha256: Option<String>,
+    /// Scopes a service client may obtain with `client_credentials` (never `openid`).
+    #[serde(default)]
+    pub service_scopes: Vec<String>,
 }
 
 /// An OIDC client: a relying party with OIDC settings.
@@ -361,6 +364,8 @@ pub struct NewClient {
     pub userinfo_signed_response_alg: Option<JwsAlg>,
     /// Front-channel logout URI.
     pub frontchannel_logout_uri: Option<String>,
+    /// Scopes the client may obtain with `client_credentials`.
+    pub service_scopes: Vec<String>,
     /// Require `sid` in front-channel logout.
     pub frontchannel_logout_session_required: bool,
     /// Require `sid` in back-channel logout.
@@ -457,6 +462,15 @@ impl NewClient {
                 "private_key_jwt needs the client's jwks or jwks_uri".into(),
             ));
         }
+        if self
+            .service_scopes
+            .iter()
+            .any(|s| s == "openid" || s.is_empty() || s.contains(' '))
+        {
+            return Err(CoreError::Invalid(
+                "service scopes are single words, and never openid".into(),
+            ));
+        }
         if self.jwks.is_some() && self.jwks_uri.is_some() {
             return Err(CoreError::Invalid("give jwks or jwks_uri, not both".into()));
         }
@@ -528,6 +542,7 @@ impl NewClient {
             contacts: self.contacts,
             registered_by: self.registered_by,
             registration_access_token_sha256: None,
+            service_scopes: self.service_scopes,
         };
         let value = serde_json::to_value(&settings)
             .map_err(|e| CoreError::Unavailable(format!("client settings: {e}")))?;

@@ -33,6 +33,18 @@ pub struct ExtraMetadata {
     pub backchannel_logout_supported: bool,
     /// Logout tokens carry `sid`.
     pub backchannel_logout_session_supported: bool,
+    /// Front-channel logout frames on the page that ends a session.
+    pub frontchannel_logout_supported: bool,
+    /// The frames carry `iss` and `sid`.
+    pub frontchannel_logout_session_supported: bool,
+    /// RFC 7662 token introspection.
+    pub introspection_endpoint: String,
+    /// How clients authenticate there (every method but `none`).
+    pub introspection_endpoint_auth_methods_supported: Vec<String>,
+    /// RFC 7009 token revocation.
+    pub revocation_endpoint: String,
+    /// How clients authenticate there.
+    pub revocation_endpoint_auth_methods_supported: Vec<String>,
 }
 
 impl AdditionalProviderMetadata for ExtraMetadata {}
@@ -81,6 +93,19 @@ pub fn metadata(issuer: &str, acr_values: &[&str]) -> Result<Metadata, crate::co
             code_challenge_methods_supported: vec!["S256".into()],
             backchannel_logout_supported: true,
             backchannel_logout_session_supported: true,
+            frontchannel_logout_supported: true,
+            frontchannel_logout_session_supported: true,
+            introspection_endpoint: at("/oidc/introspect"),
+            introspection_endpoint_auth_methods_supported: ClientAuthMethod::ALL
+                .iter()
+                .filter(|m| **m != ClientAuthMethod::None)
+                .map(|m| m.as_str().to_owned())
+                .collect(),
+            revocation_endpoint: at("/oidc/revoke"),
+            revocation_endpoint_auth_methods_supported: ClientAuthMethod::ALL
+                .iter()
+                .map(|m| m.as_str().to_owned())
+                .collect(),
         },
     )
     .set_token_endpoint(Some(TokenUrl::new(at("/oidc/token")).map_err(url_error)?))
@@ -100,6 +125,7 @@ pub fn metadata(issuer: &str, acr_values: &[&str]) -> Result<Metadata, crate::co
     .set_grant_types_supported(Some(vec![
         CoreGrantType::AuthorizationCode,
         CoreGrantType::RefreshToken,
+        CoreGrantType::ClientCredentials,
     ]))
     .set_acr_values_supported(Some(
         acr_values
@@ -110,8 +136,6 @@ pub fn metadata(issuer: &str, acr_values: &[&str]) -> Result<Metadata, crate::co
     .set_token_endpoint_auth_methods_supported(Some(
         ClientAuthMethod::ALL
             .iter()
-            // Listed once the token endpoint verifies client assertions.
-            .filter(|m| **m != ClientAuthMethod::PrivateKeyJwt)
             .map(|m| match m {
                 ClientAuthMethod::ClientSecretBasic => CoreClientAuthMethod::ClientSecretBasic,
                 ClientAuthMethod::ClientSecretPost => CoreClientAuthMethod::ClientSecretPost,
@@ -119,6 +143,9 @@ pub fn metadata(issuer: &str, acr_values: &[&str]) -> Result<Metadata, crate::co
                 ClientAuthMethod::None => CoreClientAuthMethod::None,
             })
             .collect(),
+    ))
+    .set_token_endpoint_auth_signing_alg_values_supported(Some(
+        JwsAlg::ALL.into_iter().map(signing_alg).collect(),
     ))
     .set_claims_supported(Some(
         CLAIMS_SUPPORTED
@@ -202,7 +229,41 @@ mod tests {
         assert_eq!(v["request_parameter_supported"], false);
         assert_eq!(v["backchannel_logout_supported"], true);
         assert_eq!(v["backchannel_logout_session_supported"], true);
-        assert!(v.get("frontchannel_logout_supported").is_none());
+        assert_eq!(v["frontchannel_logout_supported"], true);
+        assert_eq!(v["frontchannel_logout_session_supported"], true);
+        assert_eq!(
+            v["token_endpoint_auth_methods_supported"],
+            serde_json::json!([
+                "client_secret_basic",
+                "client_secret_post",
+                "private_key_jwt",
+                "none"
+            ])
+        );
+        assert_eq!(
+            v["introspection_endpoint"],
+            "https://idp.example.es/oidc/introspect"
+        );
+        assert_eq!(
+            v["introspection_endpoint_auth_methods_supported"],
+            serde_json::json!([
+                "client_secret_basic",
+                "client_secret_post",
+                "private_key_jwt"
+            ])
+        );
+        assert_eq!(
+            v["revocation_endpoint"],
+            "https://idp.example.es/oidc/revoke"
+        );
+        assert_eq!(
+            v["grant_types_supported"],
+            serde_json::json!(["authorization_code", "refresh_token", "client_credentials"])
+        );
+        assert_eq!(
+            v["token_endpoint_auth_signing_alg_values_supported"],
+            serde_json::json!(["RS256", "PS256", "ES256"])
+        );
         assert!(v.get("registration_endpoint").is_none());
     }
 }

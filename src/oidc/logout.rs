@@ -1,5 +1,6 @@
 //! RP-initiated logout (`GET|POST /oidc/logout`). The browser's SSO session is ended, the
-//! tokens issued in it revoked, and its clients told through back-channel logout. The citizen is sent back to the client only when an
+//! tokens issued in it revoked, and its clients told through back-channel logout and
+//! front-channel logout frames on the page that follows. The citizen is sent back to the client only when an
 //! `id_token_hint` signed by our own keys names the client and the `post_logout_redirect_uri`
 //! is registered for it exactly; `state` is echoed only when given. Otherwise a logged-out
 //! page is shown.
@@ -43,6 +44,17 @@ struct LoggedOut<'a> {
     tr: &'a Tr,
 }
 
+/// The logged-out page with the front-channel logout frames; it goes on to `next` (the
+/// post-logout redirect URI) once the frames have loaded (a meta refresh, which waits for
+/// the page's load event, and a link that works without it).
+#[derive(Template)]
+#[template(path = "oidc/logged_out_frontchannel.html")]
+struct LoggedOutFrames<'a> {
+    tr: &'a Tr,
+    frames: &'a [String],
+    next: Option<&'a str>,
+}
+
 async fn logout(state: AppState, parts: Parts, pairs: Vec<(String, String)>) -> Response {
     let params = Params::new(pairs);
     let tr = Tr::new(negotiate(&parts));
@@ -81,6 +93,7 @@ async fn logout(state: AppState, parts: Parts, pairs: Vec<(String, String)>) -> 
         .get::<ClientInfo>()
         .and_then(|c| c.addr)
         .map(|a| a.to_string());
+    let mut frames = Vec::new();
     match crate::web::auth::current(&state, &parts).await {
         Ok(Some(signed)) => {
             let actor = Actor {
@@ -89,7 +102,10 @@ async fn logout(state: AppState, parts: Parts, pairs: Vec<(String, String)>) -> 
             };
             let engine = &state.engine;
             match engine.logout(&signed.session.id, &actor).await {
-                Ok(Some(ended)) => super::backchannel::notify(&state, &ended).await,
+                Ok(Some(ended)) => {
+                    frames = super::frontchannel::uris(&state, &ended).await;
+                    super::backchannel::notify(&state, &ended).await;
+                }
                 Ok(None) => {}
                 Err(e) => tracing::error!(error = %e, "logout: could not end the session"),
             }
@@ -115,8 +131,24 @@ async fn logout(state: AppState, parts: Parts, pairs: Vec<(String, String)>) -> 
         Err(e) => tracing::error!(error = ?e, "logout: session lookup failed"),
     }
     let mut res = match back {
-        Some(location) => (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response(),
-        None => render(tr, &LoggedOut { tr: &tr }),
+        Some(location) if frames.is_empty() => {
+            (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()
+        }
+        None if frames.is_empty() => render(tr, &LoggedOut { tr: &tr }),
+        next => {
+            let page = LoggedOutFrames {
+                tr: &tr,
+                frames: &frames,
+                next: next.as_deref(),
+            };
+            let mut res = render(tr, &page);
+            if let Ok(v) = HeaderValue::from_str(&super::frontchannel::csp(&frames)) {
+                res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
+            }
+            res.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            res
+        }
     };
     if let Ok(v) = HeaderValue::from_str(&SessionCookie::clear_cookie(https)) {
         res.headers_mut().append(header::SET_COOKIE, v);

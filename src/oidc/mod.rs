@@ -5,22 +5,27 @@
 //! Endpoints (all under the issuer):
 //! - `GET /.well-known/openid-configuration`, `GET /oidc/jwks`
 //! - `GET|POST /oidc/authorize` (and `GET /oidc/authorize/resume` after the login page)
-//! - `POST /oidc/token`
+//! - `POST /oidc/token`, `POST /oidc/introspect`, `POST /oidc/revoke`
 //! - `GET|POST /oidc/userinfo`
 //! - `GET|POST /oidc/logout`
 
 pub mod authorize;
 pub mod backchannel;
 pub mod client;
+pub mod client_auth;
 pub mod client_keys;
 pub mod config;
 pub mod discovery;
 pub mod error;
+pub mod frontchannel;
 pub mod grants;
 pub mod id_token;
+pub mod introspect;
 pub mod logout;
 pub mod request;
+pub mod revoke;
 pub mod scopes;
+pub mod service;
 pub mod subject;
 pub mod token;
 pub mod userinfo;
@@ -40,6 +45,11 @@ pub fn routes() -> Router<AppState> {
         .route("/oidc/authorize", get(authorize::get).post(authorize::post))
         .route("/oidc/authorize/resume", get(authorize::resume))
         .route("/oidc/token", axum::routing::post(token::token))
+        .route(
+            "/oidc/introspect",
+            axum::routing::post(introspect::introspect),
+        )
+        .route("/oidc/revoke", axum::routing::post(revoke::revoke))
         .route(
             "/oidc/userinfo",
             get(userinfo::userinfo).post(userinfo::userinfo),

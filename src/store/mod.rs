@@ -11,6 +11,7 @@
 pub mod credentials;
 pub mod ephemeral;
 pub mod oidc_tokens;
+pub mod service_tokens;
 pub mod sessions;
 pub mod sql;
 #[doc(hidden)]
@@ -207,4 +208,21 @@ pub trait Store: SessionStore + CredentialStore + OidcTokenStore + Send + Sync +
         after_seq: i64,
         limit: i64,
     ) -> Result<Vec<AuditEntry>, StoreError>;
+
+    /// Inserts a `client_credentials` access token. `Conflict` on a duplicate hash.
+    async fn insert_service_token(
+        &self,
+        token: &service_tokens::ServiceToken,
+    ) -> Result<(), StoreError>;
+    /// The service token whose value hashes to `token_hash`, whatever its state.
+    async fn service_token(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<service_tokens::ServiceToken>, StoreError>;
+    /// Revokes a service token at `now`; `false` if it does not exist or was revoked before.
+    async fn revoke_service_token(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
 }

@@ -9,6 +9,7 @@ mod codes;
 mod credentials;
 mod keys;
 mod oidc_tokens;
+mod service_tokens;
 mod sessions;
 
 use super::{Store, StoreError};
@@ -30,6 +31,7 @@ pub async fn run(store: Arc<dyn Store>) {
     audit::audit(&store).await;
     sessions::sessions(&store).await;
     oidc_tokens::oidc_tokens(&store).await;
+    service_tokens::service_tokens(&store).await;
 }
 
 /// An instant with microseconds, the precision the store promises to keep.

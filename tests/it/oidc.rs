@@ -1065,3 +1065,614 @@ async fn oidc_code_flow_through_the_real_login_pages() {
     assert_eq!(claims["sid"], sessions[0].id.to_string());
     op.stop().await;
 }
+
+fn rsa_jwk(key: &openssl::rsa::Rsa<openssl::pkey::Private>, kid: &str) -> Value {
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    serde_json::json!({
+        "kty": "RSA", "kid": kid, "use": "sig", "alg": "RS256",
+        "n": b64.encode(key.n().to_vec()), "e": b64.encode(key.e().to_vec()),
+    })
+}
+
+/// A `private_key_jwt` client assertion for `client`, signed with `key` under `kid`.
+fn assertion(
+    key: &openssl::rsa::Rsa<openssl::pkey::Private>,
+    kid: &str,
+    client: &str,
+    aud: Value,
+    jti: &str,
+) -> String {
+    let now = chrono::Utc::now().timestamp();
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+    header.kid = Some(kid.into());
+    let claims = serde_json::json!({
+        "iss": client, "sub": client, "aud": aud, "jti": jti,
+        "iat": now, "exp": now + 60,
+    });
+    jsonwebtoken::encode(
+        &header,
+        &claims,
+        &jsonwebtoken::EncodingKey::from_rsa_der(&key.private_key_to_der().unwrap()),
+    )
+    .unwrap()
+}
+
+const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+#[tokio::test]
+async fn oidc_private_key_jwt_with_replay_audience_method_checks_and_key_rotation() {
+    use pasarela::oidc::client::{ClientAuthMethod, GrantType, NewClient};
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let op = op().await;
+    let keys = MockServer::start().await;
+    let k1 = openssl::rsa::Rsa::generate(2048).unwrap();
+    let k2 = openssl::rsa::Rsa::generate(2048).unwrap();
+    Mock::given(method("GET"))
+        .and(path("/jwks"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({ "keys": [rsa_jwk(&k1, "k1")] })),
+        )
+        .up_to_n_times(1)
+        .mount(&keys)
+        .await;
+    let (rp, secret) = NewClient {
+        id: "pkj".into(),
+        redirect_uris: vec![CB.into()],
+        grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+        auth_method: ClientAuthMethod::PrivateKeyJwt,
+        jwks_uri: Some(format!("{}/jwks", keys.uri())),
+        ..Default::default()
+    }
+    .build()
+    .unwrap();
+    assert!(secret.is_none());
+    op.server
+        .state
+        .engine
+        .store
+        .put_relying_party(&rp)
+        .await
+        .unwrap();
+    let token_url = format!("{ISSUER}/oidc/token");
+    op.sign_in(LevelOfAssurance::Substantial).await;
+    let code = code_for(&op, "pkj", &[]).await;
+    let a1 = assertion(&k1, "k1", "pkj", Value::from(token_url.as_str()), "j1");
+    let (status, issued, headers) = op
+        .token(
+            "pkj",
+            None,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", CB),
+                ("client_assertion_type", JWT_BEARER),
+                ("client_assertion", a1.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{issued}");
+    assert_eq!(headers["cache-control"], "no-store");
+    let refresh = issued["refresh_token"].as_str().unwrap().to_owned();
+    let refresh_with = |a: String| {
+        let refresh = refresh.clone();
+        let op = &op;
+        async move {
+            op.token(
+                "pkj",
+                None,
+                &[
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", refresh.as_str()),
+                    ("client_assertion_type", JWT_BEARER),
+                    ("client_assertion", a.as_str()),
+                ],
+            )
+            .await
+        }
+    };
+    // The same assertion twice: the jti is single use.
+    let (status, body, headers) = refresh_with(a1.clone()).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_client"))
+    );
+    assert!(headers.get("www-authenticate").is_none());
+    assert_eq!(headers["cache-control"], "no-store");
+    // A wrong audience; an array holding the issuer is fine.
+    let (status, _, _) = refresh_with(assertion(
+        &k1,
+        "k1",
+        "pkj",
+        Value::from(format!("{ISSUER}/oidc/userinfo")),
+        "j2",
+    ))
+    .await;
+    assert_eq!(status, 401);
+    // Another client's name in the assertion (iss/sub) is not this client.
+    let (status, _, _) =
+        refresh_with(assertion(&k1, "k1", "sede", Value::from(ISSUER), "j3")).await;
+    assert_eq!(status, 401);
+    // A secret client cannot authenticate with an assertion (it registered another method).
+    let (status, body, _) = op
+        .token(
+            "sede",
+            None,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh.as_str()),
+                ("client_id", "sede"),
+                ("client_assertion_type", JWT_BEARER),
+                (
+                    "client_assertion",
+                    assertion(&k1, "k1", "sede", Value::from(ISSUER), "j4").as_str(),
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_client"))
+    );
+    // And the private_key_jwt client cannot use Basic.
+    let (status, _, headers) = op
+        .token(
+            "pkj",
+            Some("guess"),
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(status, 401);
+    assert!(
+        headers["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Basic")
+    );
+    // A body client_id that differs from the assertion's client.
+    let (status, _, _) = op
+        .token(
+            "sede",
+            None,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh.as_str()),
+                ("client_id", "app"),
+                ("client_assertion_type", JWT_BEARER),
+                (
+                    "client_assertion",
+                    assertion(&k1, "k1", "pkj", Value::from(ISSUER), "j5").as_str(),
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(status, 401);
+    // A wrong assertion type.
+    let (status, _, _) = op
+        .token(
+            "pkj",
+            None,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh.as_str()),
+                ("client_assertion_type", "urn:x"),
+                (
+                    "client_assertion",
+                    assertion(&k1, "k1", "pkj", Value::from(ISSUER), "j6").as_str(),
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(status, 401);
+    // The client rotates to k2: an unknown kid makes pasarela fetch its jwks_uri again.
+    Mock::given(method("GET"))
+        .and(path("/jwks"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({ "keys": [rsa_jwk(&k2, "k2")] })),
+        )
+        .mount(&keys)
+        .await;
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let aud = serde_json::json!(["https://elsewhere", ISSUER]);
+    let (status, body, _) = refresh_with(assertion(&k2, "k2", "pkj", aud, "j7")).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["id_token"].is_string());
+    op.stop().await;
+}
+
+async fn post_form(
+    op: &Op,
+    path: &str,
+    basic: Option<(&str, &str)>,
+    form: &[(&str, &str)],
+) -> (u16, String, reqwest::header::HeaderMap) {
+    let mut req = op.http.post(format!("{}{path}", op.base));
+    if let Some((id, secret)) = basic {
+        req = req.basic_auth(id, Some(secret));
+    }
+    let res = req.form(form).send().await.unwrap();
+    let status = res.status().as_u16();
+    let headers = res.headers().clone();
+    (status, res.text().await.unwrap(), headers)
+}
+
+async fn introspect(op: &Op, basic: (&str, &str), token: &str) -> Value {
+    let (status, body, headers) =
+        post_form(op, "/oidc/introspect", Some(basic), &[("token", token)]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(headers["cache-control"], "no-store");
+    serde_json::from_str(&body).unwrap()
+}
+
+#[tokio::test]
+async fn oidc_client_credentials_introspection_and_revocation() {
+    use pasarela::oidc::client::{ClientAuthMethod, GrantType, NewClient};
+    let op = op().await;
+    let store = &op.server.state.engine.store;
+    let (rp, batch_secret) = NewClient {
+        id: "batch".into(),
+        grant_types: vec![GrantType::ClientCredentials],
+        auth_method: ClientAuthMethod::ClientSecretBasic,
+        service_scopes: vec!["registry.read".into(), "registry.write".into()],
+        ..Default::default()
+    }
+    .build()
+    .unwrap();
+    store.put_relying_party(&rp).await.unwrap();
+    let batch = ("batch", batch_secret.as_deref().unwrap());
+    let sede = ("sede", op.secret.as_str());
+
+    // client_credentials: scope limited to the registered service scopes, never openid.
+    let (status, svc, headers) = op
+        .token(
+            batch.0,
+            Some(batch.1),
+            &[
+                ("grant_type", "client_credentials"),
+                ("scope", "registry.read"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{svc}");
+    assert_eq!(headers["cache-control"], "no-store");
+    assert_eq!(svc["token_type"], "Bearer");
+    assert_eq!(svc["scope"], "registry.read");
+    assert!(svc["expires_in"].as_i64().unwrap() > 0);
+    assert!(svc.get("refresh_token").is_none() && svc.get("id_token").is_none());
+    let svc_token = svc["access_token"].as_str().unwrap().to_owned();
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(&svc_token)
+        .unwrap();
+    assert!(raw.len() >= 32, "at least 256 bits");
+    for bad in ["openid", "registry.delete", "registry.read openid"] {
+        let (status, body, _) = op
+            .token(
+                batch.0,
+                Some(batch.1),
+                &[("grant_type", "client_credentials"), ("scope", bad)],
+            )
+            .await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_scope")),
+            "{bad}"
+        );
+    }
+    let (status, all, _) = op
+        .token(
+            batch.0,
+            Some(batch.1),
+            &[("grant_type", "client_credentials")],
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(all["scope"], "registry.read registry.write");
+    // A client not registered for the grant.
+    let (status, body, _) = op
+        .token(
+            "sede",
+            Some(&op.secret),
+            &[("grant_type", "client_credentials")],
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("unauthorized_client"))
+    );
+    // A service token is no citizen's token: userinfo refuses it.
+    let res = op
+        .http
+        .get(format!("{}/oidc/userinfo", op.base))
+        .bearer_auth(&svc_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+
+    // Introspection of the service token: by its client only.
+    let v = introspect(&op, batch, &svc_token).await;
+    assert_eq!(v["active"], true);
+    assert_eq!(v["client_id"], "batch");
+    assert_eq!(v["scope"], "registry.read");
+    assert_eq!(v["iss"], ISSUER);
+    assert_eq!(v["token_type"], "Bearer");
+    assert!(v.get("sub").is_none(), "no citizen behind a service token");
+    assert!(v["exp"].as_i64().unwrap() > v["iat"].as_i64().unwrap());
+    assert_eq!(
+        introspect(&op, sede, &svc_token).await,
+        serde_json::json!({"active": false})
+    );
+
+    // A citizen's tokens.
+    let session = op.sign_in(LevelOfAssurance::Substantial).await;
+    let code = code_for(&op, "sede", &[]).await;
+    let (status, issued, _) = op
+        .token(
+            "sede",
+            Some(&op.secret),
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", CB),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200);
+    let access = issued["access_token"].as_str().unwrap().to_owned();
+    let refresh = issued["refresh_token"].as_str().unwrap().to_owned();
+    let id_claims = verify_id_token(&op, "sede", issued["id_token"].as_str().unwrap(), None).await;
+    let v = introspect(&op, sede, &access).await;
+    assert_eq!(v["active"], true, "{v}");
+    assert_eq!(v["sub"], id_claims["sub"]);
+    assert_eq!(v["client_id"], "sede");
+    assert_eq!(v["aud"], "sede");
+    assert_eq!(v["token_type"], "Bearer");
+    assert_eq!(v["acr"], "http://eidas.europa.eu/LoA/substantial");
+    assert_eq!(v["auth_time"], session.auth_time.timestamp());
+    assert_eq!(v["scope"], issued["scope"]);
+    // The hint is a hint only.
+    let (_, body, _) = post_form(
+        &op,
+        "/oidc/introspect",
+        Some(sede),
+        &[
+            ("token", refresh.as_str()),
+            ("token_type_hint", "access_token"),
+        ],
+    )
+    .await;
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["active"], true);
+    assert_eq!(v["token_type"], "refresh_token");
+    // Another client learns nothing; unknown values are inactive; public clients may not
+    // introspect; a bad secret is invalid_client.
+    assert_eq!(
+        introspect(&op, batch, &access).await,
+        serde_json::json!({"active": false})
+    );
+    assert_eq!(
+        introspect(&op, sede, "nope").await,
+        serde_json::json!({"active": false})
+    );
+    let (status, body, _) = post_form(
+        &op,
+        "/oidc/introspect",
+        None,
+        &[("client_id", "app"), ("token", access.as_str())],
+    )
+    .await;
+    assert_eq!(status, 401, "{body}");
+    let (status, body, headers) = post_form(
+        &op,
+        "/oidc/introspect",
+        Some(("sede", "wrong")),
+        &[("token", access.as_str())],
+    )
+    .await;
+    assert_eq!(status, 401);
+    assert!(body.contains("invalid_client"));
+    assert!(headers.contains_key("www-authenticate"));
+    let (status, body, _) = post_form(&op, "/oidc/introspect", Some(sede), &[]).await;
+    assert_eq!(status, 400);
+    assert!(body.contains("invalid_request"));
+
+    // Revocation: another client's token is left alone (200 without effect).
+    let (status, _, headers) = post_form(
+        &op,
+        "/oidc/revoke",
+        Some(batch),
+        &[("token", refresh.as_str())],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["cache-control"], "no-store");
+    assert_eq!(introspect(&op, sede, &refresh).await["active"], true);
+    // Unknown tokens: 200.
+    let (status, _, _) = post_form(&op, "/oidc/revoke", Some(sede), &[("token", "nope")]).await;
+    assert_eq!(status, 200);
+    // The refresh token revokes its family: the access token too.
+    let (status, _, _) = post_form(
+        &op,
+        "/oidc/revoke",
+        Some(sede),
+        &[("token", refresh.as_str()), ("token_type_hint", "whatever")],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        introspect(&op, sede, &refresh).await,
+        serde_json::json!({"active": false})
+    );
+    assert_eq!(
+        introspect(&op, sede, &access).await,
+        serde_json::json!({"active": false})
+    );
+    let (status, body, _) = op
+        .token(
+            "sede",
+            Some(&op.secret),
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    // A service token revokes just itself; the other one stays active.
+    let (status, _, _) = post_form(
+        &op,
+        "/oidc/revoke",
+        Some(sede),
+        &[("token", svc_token.as_str())],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(introspect(&op, batch, &svc_token).await["active"], true);
+    let (status, _, _) = post_form(
+        &op,
+        "/oidc/revoke",
+        Some(batch),
+        &[("token", svc_token.as_str())],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        introspect(&op, batch, &svc_token).await,
+        serde_json::json!({"active": false})
+    );
+    let other = all["access_token"].as_str().unwrap();
+    assert_eq!(introspect(&op, batch, other).await["active"], true);
+    // A public client revokes with its client_id alone.
+    let (status, _, _) = post_form(
+        &op,
+        "/oidc/revoke",
+        None,
+        &[("client_id", "app"), ("token", "nope")],
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, body, _) = post_form(
+        &op,
+        "/oidc/revoke",
+        None,
+        &[("client_id", "ghost"), ("token", "nope")],
+    )
+    .await;
+    assert_eq!(status, 401, "{body}");
+    op.stop().await;
+}
+
+#[tokio::test]
+async fn oidc_logout_page_embeds_front_channel_frames_then_goes_back() {
+    use pasarela::oidc::client::{GrantType, NewClient};
+    let op = op().await;
+    let store = &op.server.state.engine.store;
+    let mut secrets = HashMap::new();
+    for (id, fc) in [
+        ("fc", "http://localhost:7777/fc?x=1"),
+        ("fc2", "https://rp2.example/logout"),
+    ] {
+        let (rp, secret) = NewClient {
+            id: id.into(),
+            redirect_uris: vec![CB.into()],
+            post_logout_redirect_uris: vec![BYE.into()],
+            frontchannel_logout_uri: Some(fc.into()),
+            frontchannel_logout_session_required: id == "fc2",
+            grant_types: vec![GrantType::AuthorizationCode],
+            ..Default::default()
+        }
+        .build()
+        .unwrap();
+        store.put_relying_party(&rp).await.unwrap();
+        secrets.insert(id, secret.unwrap());
+    }
+    let session = op.sign_in(LevelOfAssurance::Substantial).await;
+    // The session visits fc, fc2 and sede (which registered no front-channel URI).
+    code_for(&op, "fc2", &[]).await;
+    code_for(&op, "sede", &[]).await;
+    let code = code_for(&op, "fc", &[]).await;
+    let (status, body, _) = op
+        .token(
+            "fc",
+            Some(&secrets["fc"]),
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", CB),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let hint = body["id_token"].as_str().unwrap();
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    q.append_pair("id_token_hint", hint);
+    q.append_pair("post_logout_redirect_uri", BYE);
+    q.append_pair("state", "st");
+    let res = op.get(&format!("/oidc/logout?{}", q.finish())).await;
+    // A page (not a redirect) so that the frames load before going back.
+    assert_eq!(res.status(), 200);
+    assert!(res.headers().get("location").is_none());
+    let csp = res.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("; frame-src http://localhost:7777 https://rp2.example"),
+        "{csp}"
+    );
+    assert!(csp.contains("frame-ancestors 'none'"));
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let page = res.text().await.unwrap();
+    let params = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("iss", ISSUER)
+        .append_pair("sid", session.id.as_str())
+        .finish();
+    for base in [
+        "http://localhost:7777/fc?x=1&",
+        "https://rp2.example/logout?",
+    ] {
+        let src = format!("<iframe src=\"{base}{params}\"").replace('&', "&#38;");
+        assert!(page.contains(&src), "{src} not in {page}");
+    }
+    assert_eq!(
+        page.matches("<iframe").count(),
+        2,
+        "only clients that registered a URI"
+    );
+    let next = format!("{BYE}?state=st");
+    assert!(page.contains(&format!(
+        "<meta http-equiv=\"refresh\" content=\"2;url={next}\">"
+    )));
+    assert!(
+        page.contains(&format!("<a href=\"{next}\">")),
+        "a link without JS"
+    );
+    // The session is gone.
+    let res = op.get(&authorize_path("sede", &[("prompt", "none")])).await;
+    let q = query_of(res.headers()["location"].to_str().unwrap());
+    assert_eq!(q["error"], "login_required");
+    // Without a post-logout URI the logged-out page carries the frames, and no refresh.
+    let session = op.sign_in(LevelOfAssurance::Substantial).await;
+    code_for(&op, "fc2", &[]).await;
+    let res = op.get("/oidc/logout").await;
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .ends_with("; frame-src https://rp2.example")
+    );
+    let page = res.text().await.unwrap();
+    assert_eq!(page.matches("<iframe").count(), 1);
+    assert!(page.contains(session.id.as_str()));
+    assert!(!page.contains("http-equiv=\"refresh\""));
+    op.stop().await;
+}

@@ -142,6 +142,21 @@ impl Store for FakeStore {
     ) -> Result<Vec<AuditEntry>, StoreError> {
         Err(outside_the_fake())
     }
+    async fn insert_service_token(
+        &self,
+        _: &crate::store::service_tokens::ServiceToken,
+    ) -> Result<(), StoreError> {
+        Err(outside_the_fake())
+    }
+    async fn service_token(
+        &self,
+        _: &str,
+    ) -> Result<Option<crate::store::service_tokens::ServiceToken>, StoreError> {
+        Err(outside_the_fake())
+    }
+    async fn revoke_service_token(&self, _: &str, _: DateTime<Utc>) -> Result<bool, StoreError> {
+        Err(outside_the_fake())
+    }
 }
 
 /// Credentials are no concern of the key ring.

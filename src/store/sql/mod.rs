@@ -16,6 +16,7 @@ mod credentials;
 mod keys;
 mod oidc_tokens;
 mod relying_parties;
+mod service_tokens;
 mod sessions;
 #[cfg(test)]
 pub(crate) mod tests;
@@ -317,5 +318,27 @@ impl Store for SqlStore {
         limit: i64,
     ) -> Result<Vec<AuditEntry>, StoreError> {
         audit::entries(&self.pool, citizen, after_seq, limit).await
+    }
+
+    async fn insert_service_token(
+        &self,
+        token: &crate::store::service_tokens::ServiceToken,
+    ) -> Result<(), StoreError> {
+        service_tokens::insert(&self.pool, token).await
+    }
+
+    async fn service_token(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<crate::store::service_tokens::ServiceToken>, StoreError> {
+        service_tokens::by_hash(&self.pool, token_hash).await
+    }
+
+    async fn revoke_service_token(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        service_tokens::revoke(&self.pool, token_hash, now).await
     }
 }
