@@ -83,7 +83,14 @@ async fn authorize(state: AppState, parts: Parts, pairs: Vec<(String, String)>) 
         Err(e) => return unavailable(&parts, e),
     };
     let checked = request::trusted_reply(&client, &params)
-        .and_then(|reply| request::validate(&client, &params, reply, &state.engine.vocabulary));
+        .and_then(|reply| request::validate(&client, &params, reply, &state.engine.vocabulary))
+        .and_then(|mut req| {
+            match request::hinted(&params, &state.keys, &state.issuer) {
+                Ok(hint) => req.hint = hint,
+                Err(e) => return Err(Rejection::Redirected(req.reply, e)),
+            }
+            Ok(req)
+        });
     match checked {
         Ok(req) => decide(&state, &parts, &client, req, None).await,
         Err(Rejection::Displayed(key)) => displayed(&parts, key),
@@ -165,14 +172,27 @@ async fn decide(
             .as_ref()
             .is_some_and(|r| s.session.auth_time >= r.created_at)
     };
+    // A session of another citizen than the id_token_hint names is as good as none (a
+    // fresh login, which the citizen chose, is taken as it comes).
+    let hint_ok = match (&signed, &req.hint) {
+        (Some(s), Some(hint)) => hint_names(state, client, hint, s).await,
+        _ => true,
+    };
     let usable = signed.as_ref().filter(|s| {
         let too_old = req
             .max_age
             .is_some_and(|m| s.session.age_since_auth(now).num_seconds() > m);
-        fresh(s) || !(req.prompt_login || too_old)
+        fresh(s) || (hint_ok && !(req.prompt_login || too_old))
     });
+    let floor = req.floor();
     match usable {
-        Some(s) if s.session.level >= req.required_level => {
+        // The floor (client minimum, essential acr) is hard; acr_values is voluntary: a fresh
+        // login, or prompt=none, that ends below it is answered with the level reached (the
+        // ID token's acr always tells the session's true level).
+        Some(s)
+            if s.session.level >= req.required_level
+                || (s.session.level >= floor && (fresh(s) || req.prompt_none)) =>
+        {
             match grants::issue_code(state, client, &req, &s.session).await {
                 Ok(code) => success_reply(state, &req.reply, &code),
                 Err(e) => {
@@ -185,20 +205,61 @@ async fn decide(
                 }
             }
         }
-        Some(s) if fresh(s) => error_reply(
-            state,
-            &req.reply,
-            &AuthzError::new(
-                "access_denied",
-                "the requested level of assurance was not reached",
-            ),
-        ),
+        Some(s) if fresh(s) => {
+            audit_unmet(state, client, s).await;
+            error_reply(
+                state,
+                &req.reply,
+                &AuthzError::new(
+                    "unmet_authentication_requirements",
+                    "the required level of assurance was not reached",
+                ),
+            )
+        }
         _ if req.prompt_none => error_reply(
             state,
             &req.reply,
             &AuthzError::new("login_required", "the citizen must log in"),
         ),
         _ => send_to_login(state, parts, req, resumed).await,
+    }
+}
+
+/// Whether the hint names the session's citizen: its `sub` compared with the one its own
+/// audience would see (public or pairwise). A hint for a client no longer known names
+/// nobody.
+async fn hint_names(
+    state: &AppState,
+    client: &OidcClient,
+    hint: &request::HintedSubject,
+    signed: &SignedIn,
+) -> bool {
+    let other;
+    let audience = if hint.client_id == client.id() {
+        Some(client)
+    } else {
+        other = grants::client(state, &hint.client_id).await.ok().flatten();
+        other.as_ref()
+    };
+    audience
+        .and_then(|c| super::subject::for_client(&state.engine, c, signed.session.citizen_id).ok())
+        .is_some_and(|sub| sub == hint.sub)
+}
+
+async fn audit_unmet(state: &AppState, client: &OidcClient, signed: &SignedIn) {
+    let event = state
+        .engine
+        .event(
+            &crate::core::engine::Actor::system(),
+            "oidc.authorize.unmet_level",
+        )
+        .citizen(signed.session.citizen_id)
+        .detail(serde_json::json!({
+            "client": client.id(),
+            "level": signed.session.level.as_str(),
+        }));
+    if let Err(e) = state.engine.audit(event).await {
+        tracing::error!(error = %e, "could not audit an unmet authentication requirement");
     }
 }
 

@@ -73,7 +73,10 @@ pub fn metadata(issuer: &str, acr_values: &[&str]) -> Result<Metadata, crate::co
         AuthUrl::new(at("/oidc/authorize")).map_err(url_error)?,
         JsonWebKeySetUrl::new(at("/oidc/jwks")).map_err(url_error)?,
         vec![ResponseTypes::new(vec![CoreResponseType::Code])],
-        vec![CoreSubjectIdentifierType::Public],
+        vec![
+            CoreSubjectIdentifierType::Public,
+            CoreSubjectIdentifierType::Pairwise,
+        ],
         JwsAlg::ALL.into_iter().map(signing_alg).collect(),
         ExtraMetadata {
             end_session_endpoint: at("/oidc/logout"),
@@ -133,7 +136,10 @@ pub fn metadata(issuer: &str, acr_values: &[&str]) -> Result<Metadata, crate::co
             .map(|l| openidconnect::LanguageTag::new((*l).to_owned()))
             .collect(),
     ))
-    .set_claims_parameter_supported(Some(false))
+    .set_userinfo_signing_alg_values_supported(Some(
+        JwsAlg::ALL.into_iter().map(signing_alg).collect(),
+    ))
+    .set_claims_parameter_supported(Some(true))
     .set_request_parameter_supported(Some(false))
     .set_request_uri_parameter_supported(Some(false));
     Ok(meta)
@@ -200,6 +206,15 @@ mod tests {
             "https://idp.example.es/oidc/logout"
         );
         assert_eq!(v["request_parameter_supported"], false);
+        assert_eq!(v["claims_parameter_supported"], true);
+        assert_eq!(
+            v["subject_types_supported"],
+            serde_json::json!(["public", "pairwise"])
+        );
+        assert_eq!(
+            v["userinfo_signing_alg_values_supported"],
+            serde_json::json!(["RS256", "PS256", "ES256"])
+        );
         assert_eq!(v["backchannel_logout_supported"], true);
         assert_eq!(v["backchannel_logout_session_supported"], true);
         assert!(v.get("frontchannel_logout_supported").is_none());

@@ -88,6 +88,19 @@ pub fn claims(input: &IdTokenInput<'_>) -> Result<serde_json::Value, CoreError> 
     serde_json::to_value(&claims).map_err(|e| CoreError::Unavailable(format!("id token: {e}")))
 }
 
+/// Adds `extra` to an ID token's claims; a claim already there (iss, sub, acr, …) is never
+/// replaced.
+pub fn add_claims(
+    claims: &mut serde_json::Value,
+    extra: serde_json::Map<String, serde_json::Value>,
+) {
+    if let Some(obj) = claims.as_object_mut() {
+        for (k, v) in extra {
+            obj.entry(k).or_insert(v);
+        }
+    }
+}
+
 /// Signs `claims` with the ring's active key for `alg`.
 pub fn sign(keys: &KeyRing, alg: JwsAlg, claims: &serde_json::Value) -> Result<String, CoreError> {
     let key = keys
@@ -141,6 +154,7 @@ mod tests {
             auth_time: DateTime::from_timestamp(1_767_225_600, 0).unwrap(),
             level: LevelOfAssurance::Substantial,
             amr: vec!["pwd".into(), "sms".into(), "mfa".into()],
+            claims: Default::default(),
         }
     }
 
@@ -184,6 +198,13 @@ mod tests {
             parts[0] = &none_header;
             assert!(verify_own(&ring, "https://idp.example.es", &parts.join(".")).is_none());
         }
+        let mut with = claims.clone();
+        let mut extra = serde_json::Map::new();
+        extra.insert("email".into(), "lucia@example.es".into());
+        extra.insert("sub".into(), "someone-else".into());
+        add_claims(&mut with, extra);
+        assert_eq!(with["email"], "lucia@example.es");
+        assert_eq!(with["sub"], "citizen-1");
         let other = KeyRing::in_memory(now).unwrap();
         let forged = sign(&other, JwsAlg::RS256, &claims).unwrap();
         assert!(verify_own(&ring, "https://idp.example.es", &forged).is_none());
