@@ -72,7 +72,11 @@ pub fn metadata(issuer: &str, acr_values: &[&str]) -> Result<Metadata, crate::co
         IssuerUrl::new(issuer.to_owned()).map_err(url_error)?,
         AuthUrl::new(at("/oidc/authorize")).map_err(url_error)?,
         JsonWebKeySetUrl::new(at("/oidc/jwks")).map_err(url_error)?,
-        vec![ResponseTypes::new(vec![CoreResponseType::Code])],
+        vec![
+            ResponseTypes::new(vec![CoreResponseType::Code]),
+            ResponseTypes::new(vec![CoreResponseType::IdToken]),
+            ResponseTypes::new(vec![CoreResponseType::Code, CoreResponseType::IdToken]),
+        ],
         vec![
             CoreSubjectIdentifierType::Public,
             CoreSubjectIdentifierType::Pairwise,
@@ -98,11 +102,13 @@ pub fn metadata(issuer: &str, acr_values: &[&str]) -> Result<Metadata, crate::co
     ))
     .set_response_modes_supported(Some(vec![
         CoreResponseMode::Query,
+        CoreResponseMode::Fragment,
         CoreResponseMode::FormPost,
     ]))
     .set_grant_types_supported(Some(vec![
         CoreGrantType::AuthorizationCode,
         CoreGrantType::RefreshToken,
+        CoreGrantType::Implicit,
     ]))
     .set_acr_values_supported(Some(
         acr_values
@@ -183,10 +189,13 @@ mod tests {
             v["authorization_endpoint"],
             "https://idp.example.es/oidc/authorize"
         );
-        assert_eq!(v["response_types_supported"], serde_json::json!(["code"]));
+        assert_eq!(
+            v["response_types_supported"],
+            serde_json::json!(["code", "id_token", "code id_token"])
+        );
         assert_eq!(
             v["response_modes_supported"],
-            serde_json::json!(["query", "form_post"])
+            serde_json::json!(["query", "fragment", "form_post"])
         );
         assert_eq!(
             v["code_challenge_methods_supported"],

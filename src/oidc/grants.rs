@@ -371,7 +371,8 @@ async fn issue_tokens(
         facts,
         acr: &acr,
         nonce,
-        access_token: &access,
+        access_token: Some(&access),
+        code: None,
         now,
         ttl: cfg.id_token_ttl(),
     })?;

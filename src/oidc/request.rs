@@ -19,6 +19,50 @@ pub enum ResponseMode {
     Query,
     /// An auto-submitted HTML form POSTed to the redirect URI.
     FormPost,
+    /// Parameters in the redirect URI's fragment (the default when an ID token is returned
+    /// from the authorization endpoint).
+    Fragment,
+}
+
+/// What the authorization endpoint returns.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResponseType {
+    /// `code`.
+    #[default]
+    Code,
+    /// `id_token` (implicit, no access token).
+    IdToken,
+    /// `code id_token` (hybrid).
+    CodeIdToken,
+}
+
+impl ResponseType {
+    /// Parses a `response_type` value, its words in any order.
+    pub fn parse(value: &str) -> Option<Self> {
+        let mut words: Vec<&str> = value.split(' ').filter(|s| !s.is_empty()).collect();
+        words.sort_unstable();
+        match words.as_slice() {
+            ["code"] => Some(Self::Code),
+            ["id_token"] => Some(Self::IdToken),
+            ["code", "id_token"] => Some(Self::CodeIdToken),
+            _ => None,
+        }
+    }
+
+    /// The registered form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Code => "code",
+            Self::IdToken => "id_token",
+            Self::CodeIdToken => "code id_token",
+        }
+    }
+
+    /// Whether a code is returned.
+    pub fn has_code(self) -> bool {
+        self != Self::IdToken
+    }
 }
 
 /// Where and how to answer the client, known once the client and redirect URI are trusted.
@@ -73,6 +117,9 @@ pub struct AuthzRequest {
     /// The `sub` and audience of a verified `id_token_hint`.
     #[serde(default)]
     pub hint: Option<HintedSubject>,
+    /// The response type.
+    #[serde(default)]
+    pub response_type: ResponseType,
 }
 
 impl AuthzRequest {
@@ -136,8 +183,16 @@ pub fn trusted_reply(client: &OidcClient, params: &Params) -> Result<ReplyTo, Re
             _ => return Err(Rejection::Displayed("oidc-error-redirect-uri")),
         },
     };
+    // An ID token never travels in a query (OAuth 2.0 Multiple Response Types §5): the
+    // fragment is the default whenever one is returned, errors included.
+    let front_token = params
+        .get("response_type")
+        .and_then(ResponseType::parse)
+        .is_some_and(|t| t != ResponseType::Code);
     let mode = match params.get("response_mode") {
         Some("form_post") => ResponseMode::FormPost,
+        Some("fragment") => ResponseMode::Fragment,
+        _ if front_token => ResponseMode::Fragment,
         _ => ResponseMode::Query,
     };
     Ok(ReplyTo {
@@ -167,24 +222,26 @@ pub fn validate(
         ))));
     }
     match params.get("response_mode") {
-        None | Some("query" | "form_post") => {}
+        None | Some("query" | "form_post" | "fragment") => {}
         Some(_) => {
             return Err(fail(AuthzError::invalid_request(
                 "unsupported response_mode",
             )));
         }
     }
-    match params.get("response_type") {
+    let response_type = match params.get("response_type") {
         None => return Err(fail(AuthzError::invalid_request("response_type missing"))),
-        Some("code") => {}
-        Some(_) => {
-            return Err(fail(AuthzError::new(
-                "unsupported_response_type",
-                "only response_type=code is supported",
-            )));
-        }
-    }
-    if !client.settings.response_types.iter().any(|t| t == "code") {
+        Some(t) => match ResponseType::parse(t) {
+            Some(t) => t,
+            None => {
+                return Err(fail(AuthzError::new(
+                    "unsupported_response_type",
+                    "response_type must be code, id_token or code id_token",
+                )));
+            }
+        },
+    };
+    if !client.allows_response_type(response_type.as_str()) {
         return Err(fail(AuthzError::new(
             "unauthorized_client",
             "the client may not use this response type",
@@ -201,6 +258,18 @@ pub fn validate(
             "request_uri_not_supported",
             "request_uri is not supported",
         )));
+    }
+    if response_type != ResponseType::Code {
+        if params.get("response_mode") == Some("query") {
+            return Err(fail(AuthzError::invalid_request(
+                "response_mode=query is not allowed when an ID token is returned",
+            )));
+        }
+        if params.get("nonce").is_none() {
+            return Err(fail(AuthzError::invalid_request(
+                "nonce is required when an ID token is returned",
+            )));
+        }
     }
     let granted = scopes::granted(params.get("scope").unwrap_or(""));
     if !granted.contains(&"openid") {
@@ -254,6 +323,7 @@ pub fn validate(
         minimum_level: Some(minimum_level),
         claims: asked.claims,
         hint: None,
+        response_type,
     })
 }
 
@@ -680,7 +750,7 @@ mod tests {
         .unwrap();
         let mut old = serde_json::to_value(&r).unwrap();
         let o = old.as_object_mut().unwrap();
-        for k in ["minimum_level", "claims", "hint"] {
+        for k in ["minimum_level", "claims", "hint", "response_type"] {
             assert!(o.remove(k).is_some(), "{k}");
         }
         let old: AuthzRequest = serde_json::from_value(old).unwrap();
@@ -711,5 +781,84 @@ mod tests {
             let e = hinted(&params(&[("id_token_hint", bad)]), &ring, "https://other").unwrap_err();
             assert_eq!(e.code, "invalid_request");
         }
+    }
+
+    #[test]
+    fn implicit_and_hybrid_only_for_registered_clients_with_a_nonce_never_in_the_query() {
+        let code_only = client(ClientAuthMethod::ClientSecretBasic, &["https://rp/cb"]);
+        let (rp, _) = NewClient {
+            id: "spa".into(),
+            redirect_uris: vec!["https://rp/cb".into()],
+            grant_types: vec![GrantType::AuthorizationCode, GrantType::Implicit],
+            auth_method: ClientAuthMethod::ClientSecretBasic,
+            min_level: LevelOfAssurance::Low,
+            skip_consent: true,
+            response_types: vec!["code".into(), "id_token".into(), "code id_token".into()],
+            ..Default::default()
+        }
+        .build()
+        .unwrap();
+        let spa = OidcClient::from_relying_party(rp).unwrap().unwrap();
+        let base = |rt: &'static str| vec![("response_type", rt), ("scope", "openid")];
+        let Err(Rejection::Redirected(reply, e)) = check(&code_only, &base("id_token token"))
+        else {
+            panic!()
+        };
+        assert_eq!(e.code, "unsupported_response_type");
+        assert_eq!(reply.mode, ResponseMode::Query);
+        let Err(Rejection::Redirected(reply, e)) = check(
+            &code_only,
+            &[base("id_token code"), vec![("nonce", "n")]].concat(),
+        ) else {
+            panic!()
+        };
+        assert_eq!(e.code, "unauthorized_client");
+        assert_eq!(
+            reply.mode,
+            ResponseMode::Fragment,
+            "errors too in the fragment"
+        );
+        let Err(Rejection::Redirected(reply, e)) = check(&spa, &base("id_token")) else {
+            panic!()
+        };
+        assert_eq!(e.code, "invalid_request", "nonce required");
+        assert_eq!(reply.mode, ResponseMode::Fragment);
+        assert_eq!(
+            redirected_code(check(
+                &spa,
+                &[
+                    base("id_token"),
+                    vec![("nonce", "n"), ("response_mode", "query")]
+                ]
+                .concat()
+            )),
+            "invalid_request"
+        );
+        let r = check(
+            &spa,
+            &[base("id_token code"), vec![("nonce", "n")]].concat(),
+        )
+        .unwrap();
+        assert_eq!(r.response_type, ResponseType::CodeIdToken);
+        assert_eq!(r.reply.mode, ResponseMode::Fragment);
+        let r = check(
+            &spa,
+            &[
+                base("id_token"),
+                vec![("nonce", "n"), ("response_mode", "form_post")],
+            ]
+            .concat(),
+        )
+        .unwrap();
+        assert_eq!(r.response_type, ResponseType::IdToken);
+        assert_eq!(r.reply.mode, ResponseMode::FormPost);
+        // fragment is accepted for code too; a code request without a nonce is fine.
+        let r = check(
+            &spa,
+            &[base("code"), vec![("response_mode", "fragment")]].concat(),
+        )
+        .unwrap();
+        assert_eq!(r.response_type, ResponseType::Code);
+        assert_eq!(r.reply.mode, ResponseMode::Fragment);
     }
 }

@@ -1408,3 +1408,170 @@ async fn oidc_id_token_hint_select_account_and_pairwise_subjects() {
     assert!(q.contains_key("code"));
     op.stop().await;
 }
+
+fn fragment_of(location: &str) -> HashMap<String, String> {
+    let url = url::Url::parse(location).unwrap();
+    assert!(url.query().is_none_or(|q| q == "x=1"), "{location}");
+    url::form_urlencoded::parse(url.fragment().unwrap_or("").as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+#[tokio::test]
+async fn oidc_implicit_and_hybrid_answer_in_the_fragment_with_a_nonce() {
+    use pasarela::oidc::client::{ClientAuthMethod, GrantType, NewClient};
+    let op = op().await;
+    let state = op.server.state.clone();
+    let (rp, secret) = NewClient {
+        id: "spa".into(),
+        display_name: "Spa".into(),
+        redirect_uris: vec![CB.into()],
+        grant_types: vec![GrantType::AuthorizationCode, GrantType::Implicit],
+        auth_method: ClientAuthMethod::ClientSecretBasic,
+        id_token_alg: pasarela::core::keys::JwsAlg::RS256,
+        min_level: LevelOfAssurance::Low,
+        skip_consent: true,
+        response_types: vec!["code".into(), "id_token".into(), "code id_token".into()],
+        ..Default::default()
+    }
+    .build()
+    .unwrap();
+    state.engine.store.put_relying_party(&rp).await.unwrap();
+    let secret = secret.unwrap();
+    let path = |rt: &str, extra: &[(&str, &str)]| {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        q.append_pair("client_id", "spa");
+        q.append_pair("response_type", rt);
+        q.append_pair("scope", "openid email");
+        q.append_pair("redirect_uri", CB);
+        for (k, v) in extra {
+            q.append_pair(k, v);
+        }
+        format!("/oidc/authorize?{}", q.finish())
+    };
+    let location = |res: reqwest::Response| {
+        assert_eq!(res.status(), 303);
+        res.headers()["location"].to_str().unwrap().to_owned()
+    };
+    // Not logged in, prompt=none: the error too comes in the fragment, with state and iss.
+    let f = fragment_of(&location(
+        op.get(&path(
+            "id_token",
+            &[("nonce", "n0"), ("prompt", "none"), ("state", "s0")],
+        ))
+        .await,
+    ));
+    assert_eq!(f["error"], "login_required");
+    assert_eq!((f["state"].as_str(), f["iss"].as_str()), ("s0", ISSUER));
+    let session = op.sign_in(LevelOfAssurance::Substantial).await;
+    // Without a nonce: invalid_request; query mode refused.
+    let f = fragment_of(&location(
+        op.get(&path("id_token", &[("state", "s1")])).await,
+    ));
+    assert_eq!(f["error"], "invalid_request");
+    assert_eq!(f["state"], "s1");
+    // (the refusal itself goes in the fragment: nothing about an ID token request travels
+    // in a query)
+    let f = fragment_of(&location(
+        op.get(&path(
+            "id_token",
+            &[("nonce", "n"), ("response_mode", "query")],
+        ))
+        .await,
+    ));
+    assert_eq!(f["error"], "invalid_request");
+    // A client registered for code only: unauthorized_client.
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    q.append_pair("client_id", "sede");
+    q.append_pair("response_type", "code id_token");
+    q.append_pair("scope", "openid");
+    q.append_pair("redirect_uri", CB);
+    q.append_pair("nonce", "n");
+    let f = fragment_of(&location(
+        op.get(&format!("/oidc/authorize?{}", q.finish())).await,
+    ));
+    assert_eq!(f["error"], "unauthorized_client");
+    // id_token: the ID token alone, with the scope's claims in it.
+    let f = fragment_of(&location(
+        op.get(&path(
+            "id_token",
+            &[("nonce", "n-implicit"), ("state", "s2")],
+        ))
+        .await,
+    ));
+    assert!(!f.contains_key("code") && !f.contains_key("access_token"));
+    assert_eq!((f["state"].as_str(), f["iss"].as_str()), ("s2", ISSUER));
+    let id = verify_id_token(&op, "spa", &f["id_token"], Some("n-implicit")).await;
+    assert_eq!(id["email"], op.citizen.email.as_str());
+    assert_eq!(id["auth_time"], session.auth_time.timestamp());
+    assert_eq!(id["acr"], SUBSTANTIAL);
+    assert_eq!(id["sid"], session.id.to_string());
+    assert!(id["amr"].is_array());
+    assert!(id.get("at_hash").is_none() && id.get("c_hash").is_none());
+    // code id_token: c_hash binds the code; the code still redeems at the token endpoint.
+    let f = fragment_of(&location(
+        op.get(&path(
+            "code id_token",
+            &[("nonce", "n-hybrid"), ("state", "s3")],
+        ))
+        .await,
+    ));
+    let code = f["code"].clone();
+    let id = verify_id_token(&op, "spa", &f["id_token"], Some("n-hybrid")).await;
+    assert_eq!(
+        id["c_hash"],
+        pasarela::oidc::id_token::at_hash(&code).as_str()
+    );
+    assert!(id.get("at_hash").is_none());
+    assert!(
+        id.get("email").is_none(),
+        "userinfo serves the scope's claims here"
+    );
+    let (status, body, _) = op
+        .token(
+            "spa",
+            Some(&secret),
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", CB),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let back = verify_id_token(
+        &op,
+        "spa",
+        body["id_token"].as_str().unwrap(),
+        Some("n-hybrid"),
+    )
+    .await;
+    assert_eq!(back["sub"], id["sub"]);
+    // form_post carries the ID token too.
+    let res = op
+        .get(&path(
+            "id_token",
+            &[
+                ("nonce", "n-post"),
+                ("response_mode", "form_post"),
+                ("state", "s4"),
+            ],
+        ))
+        .await;
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    let token = hidden_value(&html, "id_token").expect("id_token field");
+    verify_id_token(&op, "spa", &token, Some("n-post")).await;
+    assert_eq!(hidden_value(&html, "state").as_deref(), Some("s4"));
+    // response_mode=fragment works for code too.
+    let f = fragment_of(&location(
+        op.get(&authorize_path(
+            "sede",
+            &[("response_mode", "fragment"), ("state", "s5")],
+        ))
+        .await,
+    ));
+    assert!(f.contains_key("code"));
+    assert_eq!(f["state"], "s5");
+    op.stop().await;
+}
