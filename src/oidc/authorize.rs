@@ -6,7 +6,10 @@
 use super::client::OidcClient;
 use super::error::AuthzError;
 use super::grants;
-use super::request::{self, AuthzRequest, Params, Rejection, ReplyTo, ResponseMode};
+use super::request::{self, AuthzRequest, Params, Rejection, ReplyTo, ResponseMode, ResponseType};
+use super::{id_token, scopes};
+use crate::core::CoreError;
+use crate::store::oidc_tokens::GrantFacts;
 use crate::web::AppState;
 use crate::web::auth::{self, SignedIn};
 use crate::web::error::PageError;
@@ -83,7 +86,14 @@ async fn authorize(state: AppState, parts: Parts, pairs: Vec<(String, String)>) 
         Err(e) => return unavailable(&parts, e),
     };
     let checked = request::trusted_reply(&client, &params)
-        .and_then(|reply| request::validate(&client, &params, reply, &state.engine.vocabulary));
+        .and_then(|reply| request::validate(&client, &params, reply, &state.engine.vocabulary))
+        .and_then(|mut req| {
+            match request::hinted(&params, &state.keys, &state.issuer) {
+                Ok(hint) => req.hint = hint,
+                Err(e) => return Err(Rejection::Redirected(req.reply, e)),
+            }
+            Ok(req)
+        });
     match checked {
         Ok(req) => decide(&state, &parts, &client, req, None).await,
         Err(Rejection::Displayed(key)) => displayed(&parts, key),
@@ -165,40 +175,84 @@ async fn decide(
             .as_ref()
             .is_some_and(|r| s.session.auth_time >= r.created_at)
     };
+    // A session of another citizen than the id_token_hint names is as good as none (a
+    // fresh login, which the citizen chose, is taken as it comes).
+    let hint_ok = match (&signed, &req.hint) {
+        (Some(s), Some(hint)) => hint_names(state, client, hint, s).await,
+        _ => true,
+    };
     let usable = signed.as_ref().filter(|s| {
         let too_old = req
             .max_age
             .is_some_and(|m| s.session.age_since_auth(now).num_seconds() > m);
-        fresh(s) || !(req.prompt_login || too_old)
+        fresh(s) || (hint_ok && !(req.prompt_login || too_old))
     });
+    let floor = req.floor();
     match usable {
-        Some(s) if s.session.level >= req.required_level => {
-            match grants::issue_code(state, client, &req, &s.session).await {
-                Ok(code) => success_reply(state, &req.reply, &code),
-                Err(e) => {
-                    tracing::error!(error = %e, "authorization: could not issue a code");
-                    error_reply(
-                        state,
-                        &req.reply,
-                        &AuthzError::new("server_error", "the code could not be issued"),
-                    )
-                }
-            }
+        // The floor (client minimum, essential acr) is hard; acr_values is voluntary: a fresh
+        // login, or prompt=none, that ends below it is answered with the level reached (the
+        // ID token's acr always tells the session's true level).
+        Some(s)
+            if s.session.level >= req.required_level
+                || (s.session.level >= floor && (fresh(s) || req.prompt_none)) =>
+        {
+            answer(state, client, &req, s).await
         }
-        Some(s) if fresh(s) => error_reply(
-            state,
-            &req.reply,
-            &AuthzError::new(
-                "access_denied",
-                "the requested level of assurance was not reached",
-            ),
-        ),
+        Some(s) if fresh(s) => {
+            audit_unmet(state, client, s).await;
+            error_reply(
+                state,
+                &req.reply,
+                &AuthzError::new(
+                    "unmet_authentication_requirements",
+                    "the required level of assurance was not reached",
+                ),
+            )
+        }
         _ if req.prompt_none => error_reply(
             state,
             &req.reply,
             &AuthzError::new("login_required", "the citizen must log in"),
         ),
         _ => send_to_login(state, parts, req, resumed).await,
+    }
+}
+
+/// Whether the hint names the session's citizen: its `sub` compared with the one its own
+/// audience would see (public or pairwise). A hint for a client no longer known names
+/// nobody.
+async fn hint_names(
+    state: &AppState,
+    client: &OidcClient,
+    hint: &request::HintedSubject,
+    signed: &SignedIn,
+) -> bool {
+    let other;
+    let audience = if hint.client_id == client.id() {
+        Some(client)
+    } else {
+        other = grants::client(state, &hint.client_id).await.ok().flatten();
+        other.as_ref()
+    };
+    audience
+        .and_then(|c| super::subject::for_client(&state.engine, c, signed.session.citizen_id).ok())
+        .is_some_and(|sub| sub == hint.sub)
+}
+
+async fn audit_unmet(state: &AppState, client: &OidcClient, signed: &SignedIn) {
+    let event = state
+        .engine
+        .event(
+            &crate::core::engine::Actor::system(),
+            "oidc.authorize.unmet_level",
+        )
+        .citizen(signed.session.citizen_id)
+        .detail(serde_json::json!({
+            "client": client.id(),
+            "level": signed.session.level.as_str(),
+        }));
+    if let Err(e) = state.engine.audit(event).await {
+        tracing::error!(error = %e, "could not audit an unmet authentication requirement");
     }
 }
 
@@ -252,13 +306,126 @@ async fn send_to_login(
     crate::web::pages::see_other(&target)
 }
 
-fn success_reply(state: &AppState, reply: &ReplyTo, code: &str) -> Response {
-    let mut params = vec![("code", code)];
-    if let Some(s) = &reply.state {
+/// The successful answer: a code, an ID token, or both, per the response type.
+async fn answer(
+    state: &AppState,
+    client: &OidcClient,
+    req: &AuthzRequest,
+    signed: &SignedIn,
+) -> Response {
+    let failed = |what: &str, e: CoreError| {
+        tracing::error!(error = %e, "authorization: could not issue {what}");
+        error_reply(
+            state,
+            &req.reply,
+            &AuthzError::new("server_error", format!("the {what} could not be issued")),
+        )
+    };
+    let code = if req.response_type.has_code() {
+        match grants::issue_code(state, client, req, &signed.session).await {
+            Ok(c) => Some(c),
+            Err(e) => return failed("code", e),
+        }
+    } else {
+        None
+    };
+    let id_token = if req.response_type == ResponseType::Code {
+        None
+    } else {
+        match front_id_token(state, client, req, signed, code.as_deref()).await {
+            Ok(t) => Some(t),
+            Err(e) => return failed("ID token", e),
+        }
+    };
+    let mut params = Vec::new();
+    if let Some(c) = &code {
+        params.push(("code", c.as_str()));
+    }
+    if let Some(t) = &id_token {
+        params.push(("id_token", t.as_str()));
+    }
+    if let Some(s) = &req.reply.state {
         params.push(("state", s));
     }
     params.push(("iss", &state.issuer));
-    respond(reply, &params)
+    respond(&req.reply, &params)
+}
+
+/// The ID token of the authorization endpoint (OIDC Core §3.2.2.10, §3.3.2.11): `c_hash`
+/// beside a code, no `at_hash` (no access token here), the nonce, and the session's facts.
+/// Without a code there is no access token to fetch userinfo with, so the scope's claims go
+/// into it; claims named in the `claims` parameter's `id_token` member always do.
+async fn front_id_token(
+    state: &AppState,
+    client: &OidcClient,
+    req: &AuthzRequest,
+    signed: &SignedIn,
+    code: Option<&str>,
+) -> Result<String, CoreError> {
+    let session = &signed.session;
+    let facts = GrantFacts {
+        session_id: session.id.clone(),
+        scope: req.scope.clone(),
+        auth_time: session.auth_time,
+        level: session.level,
+        amr: session.amr().iter().map(|a| (*a).to_owned()).collect(),
+        claims: req.claims.clone(),
+    };
+    let acr = state
+        .engine
+        .vocabulary
+        .acr(facts.level)
+        .unwrap_or(facts.level.as_str())
+        .to_owned();
+    let sub = super::subject::for_client(&state.engine, client, session.citizen_id)?;
+    let mut claims = id_token::claims(&id_token::IdTokenInput {
+        issuer: &state.issuer,
+        client_id: client.id(),
+        subject: &sub,
+        facts: &facts,
+        acr: &acr,
+        nonce: req.nonce.as_deref(),
+        access_token: None,
+        code,
+        now: state.engine.clock.now(),
+        ttl: state.config.oidc.id_token_ttl(),
+    })?;
+    let mut extra = if code.is_none() {
+        scopes::userinfo_claims(&signed.citizen, &sub, &req.scope)
+    } else {
+        serde_json::Map::new()
+    };
+    extra.remove("sub");
+    for (k, v) in scopes::named_claims(&signed.citizen, &req.claims.id_token) {
+        extra.entry(k).or_insert(v);
+    }
+    id_token::add_claims(&mut claims, extra);
+    let jwt = id_token::sign(
+        &state.keys,
+        client.settings.id_token_signed_response_alg,
+        &claims,
+    )?;
+    if code.is_none() {
+        // issue_code records the client in the session otherwise (for logout).
+        state
+            .engine
+            .record_relying_party(&session.id, client.id(), "oidc")
+            .await?;
+    }
+    let event = state
+        .engine
+        .event(
+            &crate::core::engine::Actor::system(),
+            "oidc.id_token.issued",
+        )
+        .citizen(session.citizen_id)
+        .detail(serde_json::json!({
+            "client": client.id(),
+            "session": session.id.as_str(),
+            "response_type": req.response_type.as_str(),
+        }));
+    state.engine.audit(event).await?;
+    Ok(jwt)
 }
 
 /// A redirected error, with `state` (when given) and `iss`.
@@ -280,6 +447,16 @@ fn respond(reply: &ReplyTo, params: &[(&str, &str)]) -> Response {
             None => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
         },
         ResponseMode::FormPost => form_post(&reply.redirect_uri, params),
+        ResponseMode::Fragment => match url::Url::parse(&reply.redirect_uri) {
+            Ok(mut url) => {
+                let fragment = url::form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(params)
+                    .finish();
+                url.set_fragment(Some(&fragment));
+                (StatusCode::SEE_OTHER, [(header::LOCATION, url.to_string())]).into_response()
+            }
+            Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        },
     }
 }
 

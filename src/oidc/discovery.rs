@@ -84,8 +84,15 @@ pub fn metadata(issuer: &str, acr_values: &[&str]) -> Result<Metadata, crate::co
         IssuerUrl::new(issuer.to_owned()).map_err(url_error)?,
         AuthUrl::new(at("/oidc/authorize")).map_err(url_error)?,
         JsonWebKeySetUrl::new(at("/oidc/jwks")).map_err(url_error)?,
-        vec![ResponseTypes::new(vec![CoreResponseType::Code])],
-        vec![CoreSubjectIdentifierType::Public],
+        vec![
+            ResponseTypes::new(vec![CoreResponseType::Code]),
+            ResponseTypes::new(vec![CoreResponseType::IdToken]),
+            ResponseTypes::new(vec![CoreResponseType::Code, CoreResponseType::IdToken]),
+        ],
+        vec![
+            CoreSubjectIdentifierType::Public,
+            CoreSubjectIdentifierType::Pairwise,
+        ],
         JwsAlg::ALL.into_iter().map(signing_alg).collect(),
         ExtraMetadata {
             end_session_endpoint: at("/oidc/logout"),
@@ -120,12 +127,14 @@ pub fn metadata(issuer: &str, acr_values: &[&str]) -> Result<Metadata, crate::co
     ))
     .set_response_modes_supported(Some(vec![
         CoreResponseMode::Query,
+        CoreResponseMode::Fragment,
         CoreResponseMode::FormPost,
     ]))
     .set_grant_types_supported(Some(vec![
         CoreGrantType::AuthorizationCode,
         CoreGrantType::RefreshToken,
         CoreGrantType::ClientCredentials,
+        CoreGrantType::Implicit,
     ]))
     .set_acr_values_supported(Some(
         acr_values
@@ -160,7 +169,10 @@ pub fn metadata(issuer: &str, acr_values: &[&str]) -> Result<Metadata, crate::co
             .map(|l| openidconnect::LanguageTag::new((*l).to_owned()))
             .collect(),
     ))
-    .set_claims_parameter_supported(Some(false))
+    .set_userinfo_signing_alg_values_supported(Some(
+        JwsAlg::ALL.into_iter().map(signing_alg).collect(),
+    ))
+    .set_claims_parameter_supported(Some(true))
     .set_request_parameter_supported(Some(false))
     .set_request_uri_parameter_supported(Some(false));
     Ok(meta)
@@ -204,10 +216,13 @@ mod tests {
             v["authorization_endpoint"],
             "https://idp.example.es/oidc/authorize"
         );
-        assert_eq!(v["response_types_supported"], serde_json::json!(["code"]));
+        assert_eq!(
+            v["response_types_supported"],
+            serde_json::json!(["code", "id_token", "code id_token"])
+        );
         assert_eq!(
             v["response_modes_supported"],
-            serde_json::json!(["query", "form_post"])
+            serde_json::json!(["query", "fragment", "form_post"])
         );
         assert_eq!(
             v["code_challenge_methods_supported"],
@@ -227,6 +242,15 @@ mod tests {
             "https://idp.example.es/oidc/logout"
         );
         assert_eq!(v["request_parameter_supported"], false);
+        assert_eq!(v["claims_parameter_supported"], true);
+        assert_eq!(
+            v["subject_types_supported"],
+            serde_json::json!(["public", "pairwise"])
+        );
+        assert_eq!(
+            v["userinfo_signing_alg_values_supported"],
+            serde_json::json!(["RS256", "PS256", "ES256"])
+        );
         assert_eq!(v["backchannel_logout_supported"], true);
         assert_eq!(v["backchannel_logout_session_supported"], true);
         assert_eq!(v["frontchannel_logout_supported"], true);
@@ -258,7 +282,12 @@ mod tests {
         );
         assert_eq!(
             v["grant_types_supported"],
-            serde_json::json!(["authorization_code", "refresh_token", "client_credentials"])
+            serde_json::json!([
+                "authorization_code",
+                "refresh_token",
+                "client_credentials",
+                "implicit"
+            ])
         );
         assert_eq!(
             v["token_endpoint_auth_signing_alg_values_supported"],

@@ -89,6 +89,7 @@ pub async fn issue_code(
             auth_time: session.auth_time,
             level: session.level,
             amr: session.amr().iter().map(|a| (*a).to_owned()).collect(),
+            claims: req.claims.clone(),
         },
         nonce: req.nonce.clone(),
         code_challenge: req.code_challenge.clone(),
@@ -361,18 +362,33 @@ async fn issue_tokens(
         .acr(facts.level)
         .unwrap_or(facts.level.as_str())
         .to_owned();
-    let subject = citizen.to_string();
-    let claims = id_token::claims(&id_token::IdTokenInput {
+    let subject =
+        super::subject::for_client(&state.engine, client, citizen).map_err(TokenError::server)?;
+    let mut claims = id_token::claims(&id_token::IdTokenInput {
         issuer: &state.issuer,
         client_id: client.id(),
         subject: &subject,
         facts,
         acr: &acr,
         nonce,
-        access_token: &access,
+        access_token: Some(&access),
+        code: None,
         now,
         ttl: cfg.id_token_ttl(),
     })?;
+    if !facts.claims.id_token.is_empty() {
+        // Claims the `claims` parameter asked for in the ID token (OIDC Core §5.5).
+        let record = state
+            .engine
+            .store
+            .citizen(citizen)
+            .await?
+            .ok_or_else(|| TokenError::invalid_grant("the citizen is no longer known"))?;
+        id_token::add_claims(
+            &mut claims,
+            super::scopes::named_claims(&record, &facts.claims.id_token),
+        );
+    }
     let id_token = id_token::sign(
         &state.keys,
         client.settings.id_token_signed_response_alg,

@@ -10,8 +10,8 @@ use chrono::{DateTime, Utc};
 use openidconnect::core::CoreGenderClaim;
 use openidconnect::{
     AccessTokenHash, AdditionalClaims, Audience, AuthenticationContextClass,
-    AuthenticationMethodReference, ClientId, IdTokenClaims, IssuerUrl, Nonce, StandardClaims,
-    SubjectIdentifier,
+    AuthenticationMethodReference, AuthorizationCodeHash, ClientId, IdTokenClaims, IssuerUrl,
+    Nonce, StandardClaims, SubjectIdentifier,
 };
 use serde::{Deserialize, Serialize};
 
@@ -41,8 +41,11 @@ pub struct IdTokenInput<'a> {
     pub acr: &'a str,
     /// The request's nonce, if any.
     pub nonce: Option<&'a str>,
-    /// The access token issued beside it, for `at_hash`.
-    pub access_token: &'a str,
+    /// The access token issued beside it, for `at_hash` (none from the authorization
+    /// endpoint).
+    pub access_token: Option<&'a str>,
+    /// The code issued beside it at the authorization endpoint, for `c_hash`.
+    pub code: Option<&'a str>,
     /// Issued at.
     pub now: DateTime<Utc>,
     /// Lifetime.
@@ -84,8 +87,22 @@ pub fn claims(input: &IdTokenInput<'_>) -> Result<serde_json::Value, CoreError> 
             .collect(),
     ))
     .set_authorized_party(Some(ClientId::new(input.client_id.to_owned())))
-    .set_access_token_hash(Some(AccessTokenHash::new(at_hash(input.access_token))));
+    .set_access_token_hash(input.access_token.map(|t| AccessTokenHash::new(at_hash(t))))
+    .set_code_hash(input.code.map(|c| AuthorizationCodeHash::new(at_hash(c))));
     serde_json::to_value(&claims).map_err(|e| CoreError::Unavailable(format!("id token: {e}")))
+}
+
+/// Adds `extra` to an ID token's claims; a claim already there (iss, sub, acr, …) is never
+/// replaced.
+pub fn add_claims(
+    claims: &mut serde_json::Value,
+    extra: serde_json::Map<String, serde_json::Value>,
+) {
+    if let Some(obj) = claims.as_object_mut() {
+        for (k, v) in extra {
+            obj.entry(k).or_insert(v);
+        }
+    }
 }
 
 /// Signs `claims` with the ring's active key for `alg`.
@@ -141,6 +158,7 @@ mod tests {
             auth_time: DateTime::from_timestamp(1_767_225_600, 0).unwrap(),
             level: LevelOfAssurance::Substantial,
             amr: vec!["pwd".into(), "sms".into(), "mfa".into()],
+            claims: Default::default(),
         }
     }
 
@@ -156,7 +174,8 @@ mod tests {
             facts: &facts,
             acr: "substantial",
             nonce: Some("n-0S6"),
-            access_token: "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y",
+            access_token: Some("jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"),
+            code: None,
             now,
             ttl: chrono::Duration::minutes(5),
         };
@@ -174,6 +193,17 @@ mod tests {
         assert_eq!(claims["sid"], facts.session_id.to_string());
         // The example of OIDC Core §A.3 is for RS256 over this access token.
         assert_eq!(claims["at_hash"], "77QmUPtjPfzWtF2AnpK9RQ");
+        assert!(claims.get("c_hash").is_none());
+        // From the authorization endpoint: c_hash (same construction, OIDC Core §3.3.2.11),
+        // no at_hash.
+        let front = super::claims(&IdTokenInput {
+            access_token: None,
+            code: Some("jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"),
+            ..input.clone()
+        })
+        .unwrap();
+        assert_eq!(front["c_hash"], "77QmUPtjPfzWtF2AnpK9RQ");
+        assert!(front.get("at_hash").is_none());
         for alg in JwsAlg::ALL {
             let jwt = sign(&ring, alg, &claims).unwrap();
             let payload = verify_own(&ring, "https://idp.example.es", &jwt).unwrap();
@@ -184,6 +214,13 @@ mod tests {
             parts[0] = &none_header;
             assert!(verify_own(&ring, "https://idp.example.es", &parts.join(".")).is_none());
         }
+        let mut with = claims.clone();
+        let mut extra = serde_json::Map::new();
+        extra.insert("email".into(), "lucia@example.es".into());
+        extra.insert("sub".into(), "someone-else".into());
+        add_claims(&mut with, extra);
+        assert_eq!(with["email"], "lucia@example.es");
+        assert_eq!(with["sub"], "citizen-1");
         let other = KeyRing::in_memory(now).unwrap();
         let forged = sign(&other, JwsAlg::RS256, &claims).unwrap();
         assert!(verify_own(&ring, "https://idp.example.es", &forged).is_none());

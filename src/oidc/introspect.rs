@@ -122,6 +122,7 @@ mod tests {
                 auth_time: now,
                 level: LevelOfAssurance::Substantial,
                 amr: vec![],
+                claims: Default::default(),
             },
             issued_at: now,
             expires_at: now + chrono::Duration::seconds(60),

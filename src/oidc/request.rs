@@ -6,7 +6,9 @@ use super::client::{ClientAuthMethod, OidcClient};
 use super::error::AuthzError;
 use super::scopes;
 use crate::core::level::{LevelOfAssurance, LevelVocabulary};
+use crate::store::oidc_tokens::RequestedClaims;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use std::collections::HashMap;
 
 /// How the authorization response travels.
@@ -17,6 +19,50 @@ pub enum ResponseMode {
     Query,
     /// An auto-submitted HTML form POSTed to the redirect URI.
     FormPost,
+    /// Parameters in the redirect URI's fragment (the default when an ID token is returned
+    /// from the authorization endpoint).
+    Fragment,
+}
+
+/// What the authorization endpoint returns.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResponseType {
+    /// `code`.
+    #[default]
+    Code,
+    /// `id_token` (implicit, no access token).
+    IdToken,
+    /// `code id_token` (hybrid).
+    CodeIdToken,
+}
+
+impl ResponseType {
+    /// Parses a `response_type` value, its words in any order.
+    pub fn parse(value: &str) -> Option<Self> {
+        let mut words: Vec<&str> = value.split(' ').filter(|s| !s.is_empty()).collect();
+        words.sort_unstable();
+        match words.as_slice() {
+            ["code"] => Some(Self::Code),
+            ["id_token"] => Some(Self::IdToken),
+            ["code", "id_token"] => Some(Self::CodeIdToken),
+            _ => None,
+        }
+    }
+
+    /// The registered form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Code => "code",
+            Self::IdToken => "id_token",
+            Self::CodeIdToken => "code id_token",
+        }
+    }
+
+    /// Whether a code is returned.
+    pub fn has_code(self) -> bool {
+        self != Self::IdToken
+    }
 }
 
 /// Where and how to answer the client, known once the client and redirect URI are trusted.
@@ -54,11 +100,42 @@ pub struct AuthzRequest {
     pub max_age: Option<i64>,
     /// `login_hint`, passed to the login page.
     pub login_hint: Option<String>,
-    /// The level the answer needs: the client's minimum, raised by `acr_values`.
+    /// The level the citizen is sent to reach: the client's minimum, raised by `acr_values`
+    /// or a requested `acr` claim.
     pub required_level: LevelOfAssurance,
     /// The first of `ui_locales` that the pages speak (`es`, `ca` or `en`).
     #[serde(default)]
     pub ui_locale: Option<String>,
+    /// The hard floor: the client's minimum, raised by an essential `acr` claim. Below it no
+    /// code is ever issued. `None` in requests kept before it existed: then
+    /// `required_level` is the floor.
+    #[serde(default)]
+    pub minimum_level: Option<LevelOfAssurance>,
+    /// Claims asked for by name with the `claims` parameter.
+    #[serde(default)]
+    pub claims: RequestedClaims,
+    /// The `sub` and audience of a verified `id_token_hint`.
+    #[serde(default)]
+    pub hint: Option<HintedSubject>,
+    /// The response type.
+    #[serde(default)]
+    pub response_type: ResponseType,
+}
+
+impl AuthzRequest {
+    /// The level below which the request is never answered with a code.
+    pub fn floor(&self) -> LevelOfAssurance {
+        self.minimum_level.unwrap_or(self.required_level)
+    }
+}
+
+/// Whom a verified `id_token_hint` names: its `sub` as seen by its audience.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HintedSubject {
+    /// The hint's `sub`.
+    pub sub: String,
+    /// The client the hint was issued to (its `aud`).
+    pub client_id: String,
 }
 
 /// Why a request cannot be answered.
@@ -106,8 +183,16 @@ pub fn trusted_reply(client: &OidcClient, params: &Params) -> Result<ReplyTo, Re
             _ => return Err(Rejection::Displayed("oidc-error-redirect-uri")),
         },
     };
+    // An ID token never travels in a query (OAuth 2.0 Multiple Response Types §5): the
+    // fragment is the default whenever one is returned, errors included.
+    let front_token = params
+        .get("response_type")
+        .and_then(ResponseType::parse)
+        .is_some_and(|t| t != ResponseType::Code);
     let mode = match params.get("response_mode") {
         Some("form_post") => ResponseMode::FormPost,
+        Some("fragment") => ResponseMode::Fragment,
+        _ if front_token => ResponseMode::Fragment,
         _ => ResponseMode::Query,
     };
     Ok(ReplyTo {
@@ -137,24 +222,26 @@ pub fn validate(
         ))));
     }
     match params.get("response_mode") {
-        None | Some("query" | "form_post") => {}
+        None | Some("query" | "form_post" | "fragment") => {}
         Some(_) => {
             return Err(fail(AuthzError::invalid_request(
                 "unsupported response_mode",
             )));
         }
     }
-    match params.get("response_type") {
+    let response_type = match params.get("response_type") {
         None => return Err(fail(AuthzError::invalid_request("response_type missing"))),
-        Some("code") => {}
-        Some(_) => {
-            return Err(fail(AuthzError::new(
-                "unsupported_response_type",
-                "only response_type=code is supported",
-            )));
-        }
-    }
-    if !client.settings.response_types.iter().any(|t| t == "code") {
+        Some(t) => match ResponseType::parse(t) {
+            Some(t) => t,
+            None => {
+                return Err(fail(AuthzError::new(
+                    "unsupported_response_type",
+                    "response_type must be code, id_token or code id_token",
+                )));
+            }
+        },
+    };
+    if !client.allows_response_type(response_type.as_str()) {
         return Err(fail(AuthzError::new(
             "unauthorized_client",
             "the client may not use this response type",
@@ -172,6 +259,18 @@ pub fn validate(
             "request_uri is not supported",
         )));
     }
+    if response_type != ResponseType::Code {
+        if params.get("response_mode") == Some("query") {
+            return Err(fail(AuthzError::invalid_request(
+                "response_mode=query is not allowed when an ID token is returned",
+            )));
+        }
+        if params.get("nonce").is_none() {
+            return Err(fail(AuthzError::invalid_request(
+                "nonce is required when an ID token is returned",
+            )));
+        }
+    }
     let granted = scopes::granted(params.get("scope").unwrap_or(""));
     if !granted.contains(&"openid") {
         return Err(fail(AuthzError::new(
@@ -181,6 +280,7 @@ pub fn validate(
     }
     let code_challenge = pkce(client, params).map_err(fail)?;
     let (prompt_none, prompt_login) = prompt(params).map_err(fail)?;
+    let asked = claims_param(params.get("claims"), vocabulary).map_err(fail)?;
     let max_age = match params.get("max_age") {
         None => None,
         Some(v) => match v.parse::<i64>() {
@@ -189,14 +289,20 @@ pub fn validate(
         },
     };
     // acr_values lists acceptable classes; any of them will do, so the lowest known one is
-    // what must be reached. Unknown values are ignored; never below the client's minimum.
-    let requested = params
+    // what the citizen is sent to reach. Unknown values are ignored. It is voluntary (OIDC
+    // Core §3.1.2.1): a citizen who ends below it is answered with the level reached. The
+    // client's minimum and an essential acr claim are hard (§5.5.1.1).
+    let voluntary = params
         .get("acr_values")
         .into_iter()
         .flat_map(|v| v.split(' '))
         .filter_map(|a| vocabulary.level_for_acr(a))
+        .chain(asked.voluntary)
         .min();
-    let required_level = requested.map_or(client.rp.min_level, |l| l.max(client.rp.min_level));
+    let minimum_level = asked
+        .essential
+        .map_or(client.rp.min_level, |l| l.max(client.rp.min_level));
+    let required_level = voluntary.map_or(minimum_level, |l| l.max(minimum_level));
     Ok(AuthzRequest {
         client_id: client.id().to_owned(),
         reply,
@@ -214,7 +320,82 @@ pub fn validate(
                 .map(|lang| lang.to_ascii_lowercase())
                 .find(|lang| matches!(lang.as_str(), "es" | "ca" | "en"))
         }),
+        minimum_level: Some(minimum_level),
+        claims: asked.claims,
+        hint: None,
+        response_type,
     })
+}
+
+/// What a `claims` parameter asks for.
+#[derive(Debug, Default)]
+struct AskedClaims {
+    claims: RequestedClaims,
+    /// The lowest level of an essential `acr` request's values.
+    essential: Option<LevelOfAssurance>,
+    /// The lowest level of a voluntary `acr` request's values.
+    voluntary: Option<LevelOfAssurance>,
+}
+
+/// Parses the `claims` parameter (OIDC Core §5.5): a JSON object whose `id_token` and
+/// `userinfo` members map claim names to `null` or `{essential, value, values}`.
+fn claims_param(
+    raw: Option<&str>,
+    vocabulary: &LevelVocabulary,
+) -> Result<AskedClaims, AuthzError> {
+    let mut asked = AskedClaims::default();
+    let Some(raw) = raw else {
+        return Ok(asked);
+    };
+    let bad =
+        || AuthzError::invalid_request("the claims parameter is not valid JSON of OIDC Core 5.5");
+    let Ok(Value::Object(top)) = serde_json::from_str::<Value>(raw) else {
+        return Err(bad());
+    };
+    for (member, names) in [
+        ("id_token", &mut asked.claims.id_token),
+        ("userinfo", &mut asked.claims.userinfo),
+    ] {
+        let Some(requests) = top.get(member) else {
+            continue;
+        };
+        let Value::Object(requests) = requests else {
+            return Err(bad());
+        };
+        for (name, spec) in requests {
+            let spec = match spec {
+                Value::Null => None,
+                Value::Object(o) => Some(o),
+                _ => return Err(bad()),
+            };
+            if !names.contains(name) {
+                names.push(name.clone());
+            }
+            if name != "acr" {
+                continue;
+            }
+            let Some(spec) = spec else { continue };
+            let values: Vec<&str> = match (spec.get("value"), spec.get("values")) {
+                (Some(Value::String(v)), _) => vec![v.as_str()],
+                (_, Some(Value::Array(vs))) => vs.iter().filter_map(Value::as_str).collect(),
+                _ => Vec::new(),
+            };
+            let Some(level) = values
+                .iter()
+                .filter_map(|a| vocabulary.level_for_acr(a))
+                .min()
+            else {
+                continue;
+            };
+            let slot = if spec.get("essential") == Some(&Value::Bool(true)) {
+                &mut asked.essential
+            } else {
+                &mut asked.voluntary
+            };
+            *slot = Some(slot.map_or(level, |l| l.min(level)));
+        }
+    }
+    Ok(asked)
 }
 
 fn pkce(client: &OidcClient, params: &Params) -> Result<Option<String>, AuthzError> {
@@ -265,7 +446,34 @@ fn prompt(params: &Params) -> Result<(bool, bool), AuthzError> {
             "prompt=none cannot be combined with other values",
         ));
     }
-    Ok((none, values.contains(&"login")))
+    // One account per browser: choosing an account means logging in again (as `login`).
+    Ok((
+        none,
+        values.contains(&"login") || values.contains(&"select_account"),
+    ))
+}
+
+/// The subject of an `id_token_hint`, verified as one of our own ID tokens (its expiry is
+/// not checked: OIDC Core §3.1.2.1). A hint that is not ours is `invalid_request`.
+pub fn hinted(
+    params: &Params,
+    keys: &crate::core::keys::KeyRing,
+    issuer: &str,
+) -> Result<Option<HintedSubject>, AuthzError> {
+    let Some(hint) = params.get("id_token_hint") else {
+        return Ok(None);
+    };
+    let bad = || AuthzError::invalid_request("id_token_hint is not an ID token of this provider");
+    let payload = super::id_token::verify_own(keys, issuer, hint).ok_or_else(bad)?;
+    let sub = payload.get("sub").and_then(Value::as_str).ok_or_else(bad)?;
+    let client_id = super::id_token::audiences(&payload)
+        .into_iter()
+        .next()
+        .ok_or_else(bad)?;
+    Ok(Some(HintedSubject {
+        sub: sub.to_owned(),
+        client_id,
+    }))
 }
 
 /// `redirect_uri` with `params` added to its query (existing query parameters kept).
@@ -470,5 +678,187 @@ mod tests {
             with_query("https://rp/cb?a=1", &[("code", "x y")]).unwrap(),
             "https://rp/cb?a=1&code=x+y"
         );
+    }
+
+    #[test]
+    fn the_claims_parameter_is_parsed_and_an_essential_acr_is_a_floor() {
+        let c = client(ClientAuthMethod::ClientSecretBasic, &["https://rp/cb"]);
+        let base = [("response_type", "code"), ("scope", "openid")];
+        let with = |claims: &'static str| {
+            let mut v = base.to_vec();
+            v.push(("claims", claims));
+            v
+        };
+        for bad in [
+            "{",
+            "[]",
+            r#"{"id_token":["email"]}"#,
+            r#"{"userinfo":{"email":true}}"#,
+        ] {
+            assert_eq!(
+                redirected_code(check(&c, &with(bad))),
+                "invalid_request",
+                "{bad}"
+            );
+        }
+        let r = check(
+            &c,
+            &with(
+                r#"{"id_token":{"email":null,"acr":{"essential":true,"values":["high","substantial"]}},
+                    "userinfo":{"name":{"essential":true},"email":null}}"#,
+            ),
+        )
+        .unwrap();
+        let sorted = |v: &[String]| {
+            let mut v = v.to_vec();
+            v.sort();
+            v
+        };
+        assert_eq!(sorted(&r.claims.id_token), vec!["acr", "email"]);
+        assert_eq!(sorted(&r.claims.userinfo), vec!["email", "name"]);
+        assert_eq!(r.floor(), LevelOfAssurance::Substantial);
+        assert_eq!(r.required_level, LevelOfAssurance::Substantial);
+        // A voluntary acr (claim or acr_values) raises where the citizen is sent, not the
+        // floor.
+        let r = check(
+            &c,
+            &with(r#"{"id_token":{"acr":{"value":"http://eidas.europa.eu/LoA/high"}}}"#),
+        )
+        .unwrap();
+        assert_eq!(r.floor(), LevelOfAssurance::Low);
+        assert_eq!(r.required_level, LevelOfAssurance::High);
+        let r = check(&c, &[base[0], base[1], ("acr_values", "substantial")]).unwrap();
+        assert_eq!(r.floor(), LevelOfAssurance::Low);
+        assert_eq!(r.required_level, LevelOfAssurance::Substantial);
+        assert!(r.claims.id_token.is_empty() && r.claims.userinfo.is_empty());
+        // select_account means logging in again (one account per browser).
+        let r = check(&c, &[base[0], base[1], ("prompt", "select_account")]).unwrap();
+        assert!(r.prompt_login && !r.prompt_none);
+    }
+
+    #[test]
+    fn requests_kept_before_the_floor_existed_keep_their_level_as_the_floor() {
+        let c = client(ClientAuthMethod::ClientSecretBasic, &["https://rp/cb"]);
+        let r = check(
+            &c,
+            &[
+                ("response_type", "code"),
+                ("scope", "openid"),
+                ("acr_values", "high"),
+            ],
+        )
+        .unwrap();
+        let mut old = serde_json::to_value(&r).unwrap();
+        let o = old.as_object_mut().unwrap();
+        for k in ["minimum_level", "claims", "hint", "response_type"] {
+            assert!(o.remove(k).is_some(), "{k}");
+        }
+        let old: AuthzRequest = serde_json::from_value(old).unwrap();
+        assert_eq!(old.floor(), LevelOfAssurance::High);
+        assert_eq!(r.floor(), LevelOfAssurance::Low);
+    }
+
+    #[test]
+    fn an_id_token_hint_must_be_ours() {
+        let now = chrono::DateTime::from_timestamp(1_767_225_700, 0).unwrap();
+        let ring = crate::core::keys::KeyRing::in_memory(now).unwrap();
+        let claims = serde_json::json!({
+            "iss": "https://idp", "sub": "s-1", "aud": "sede", "exp": 1, "iat": 1
+        });
+        let jwt =
+            crate::oidc::id_token::sign(&ring, crate::core::keys::JwsAlg::RS256, &claims).unwrap();
+        let hint = hinted(&params(&[("id_token_hint", &jwt)]), &ring, "https://idp")
+            .unwrap()
+            .unwrap();
+        assert_eq!(hint.sub, "s-1");
+        assert_eq!(hint.client_id, "sede");
+        assert!(
+            hinted(&params(&[]), &ring, "https://idp")
+                .unwrap()
+                .is_none()
+        );
+        for bad in [jwt.as_str(), "not.a.jwt"] {
+            let e = hinted(&params(&[("id_token_hint", bad)]), &ring, "https://other").unwrap_err();
+            assert_eq!(e.code, "invalid_request");
+        }
+    }
+
+    #[test]
+    fn implicit_and_hybrid_only_for_registered_clients_with_a_nonce_never_in_the_query() {
+        let code_only = client(ClientAuthMethod::ClientSecretBasic, &["https://rp/cb"]);
+        let (rp, _) = NewClient {
+            id: "spa".into(),
+            redirect_uris: vec!["https://rp/cb".into()],
+            grant_types: vec![GrantType::AuthorizationCode, GrantType::Implicit],
+            auth_method: ClientAuthMethod::ClientSecretBasic,
+            min_level: LevelOfAssurance::Low,
+            skip_consent: true,
+            response_types: vec!["code".into(), "id_token".into(), "code id_token".into()],
+            ..Default::default()
+        }
+        .build()
+        .unwrap();
+        let spa = OidcClient::from_relying_party(rp).unwrap().unwrap();
+        let base = |rt: &'static str| vec![("response_type", rt), ("scope", "openid")];
+        let Err(Rejection::Redirected(reply, e)) = check(&code_only, &base("id_token token"))
+        else {
+            panic!()
+        };
+        assert_eq!(e.code, "unsupported_response_type");
+        assert_eq!(reply.mode, ResponseMode::Query);
+        let Err(Rejection::Redirected(reply, e)) = check(
+            &code_only,
+            &[base("id_token code"), vec![("nonce", "n")]].concat(),
+        ) else {
+            panic!()
+        };
+        assert_eq!(e.code, "unauthorized_client");
+        assert_eq!(
+            reply.mode,
+            ResponseMode::Fragment,
+            "errors too in the fragment"
+        );
+        let Err(Rejection::Redirected(reply, e)) = check(&spa, &base("id_token")) else {
+            panic!()
+        };
+        assert_eq!(e.code, "invalid_request", "nonce required");
+        assert_eq!(reply.mode, ResponseMode::Fragment);
+        assert_eq!(
+            redirected_code(check(
+                &spa,
+                &[
+                    base("id_token"),
+                    vec![("nonce", "n"), ("response_mode", "query")]
+                ]
+                .concat()
+            )),
+            "invalid_request"
+        );
+        let r = check(
+            &spa,
+            &[base("id_token code"), vec![("nonce", "n")]].concat(),
+        )
+        .unwrap();
+        assert_eq!(r.response_type, ResponseType::CodeIdToken);
+        assert_eq!(r.reply.mode, ResponseMode::Fragment);
+        let r = check(
+            &spa,
+            &[
+                base("id_token"),
+                vec![("nonce", "n"), ("response_mode", "form_post")],
+            ]
+            .concat(),
+        )
+        .unwrap();
+        assert_eq!(r.response_type, ResponseType::IdToken);
+        assert_eq!(r.reply.mode, ResponseMode::FormPost);
+        // fragment is accepted for code too; a code request without a nonce is fine.
+        let r = check(
+            &spa,
+            &[base("code"), vec![("response_mode", "fragment")]].concat(),
+        )
+        .unwrap();
+        assert_eq!(r.response_type, ResponseType::Code);
+        assert_eq!(r.reply.mode, ResponseMode::Fragment);
     }
 }

@@ -123,6 +123,15 @@ pub fn userinfo_claims(citizen: &Citizen, sub: &str, scope: &str) -> Map<String,
     claims
 }
 
+/// The claims named in a `claims` request (OIDC Core §5.5) that the citizen's record holds,
+/// whatever the scope; names that are not claims of ours are ignored.
+pub fn named_claims(citizen: &Citizen, names: &[String]) -> Map<String, Value> {
+    let mut all = userinfo_claims(citizen, "", "openid profile email phone address identifier");
+    all.remove("sub");
+    all.retain(|k, _| names.iter().any(|n| n == k));
+    all
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,6 +167,22 @@ mod tests {
         let id_only = userinfo_claims(&citizen, "s-1", "openid identifier");
         assert_eq!(id_only.len(), 2);
         assert!(id_only.contains_key("identifier"));
+    }
+
+    #[test]
+    fn named_claims_release_exactly_what_is_named() {
+        let now = chrono::DateTime::from_timestamp(1_767_225_600, 0).unwrap();
+        let citizen = crate::core::testing::lucia().validate("ES", now).unwrap();
+        let names: Vec<String> = ["email", "name", "sub", "acr", "bogus"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let got = named_claims(&citizen, &names);
+        let mut keys: Vec<&str> = got.keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(keys, vec!["email", "name"]);
+        assert_eq!(got["email"], citizen.email.as_str());
+        assert!(named_claims(&citizen, &[]).is_empty());
     }
 
     #[test]

@@ -55,8 +55,33 @@ pub async fn userinfo(State(state): State<AppState>, req: Request) -> Response {
         Ok(None) => return bearer_error(StatusCode::UNAUTHORIZED, "invalid_token"),
         Err(e) => return super::error::server_error_json(&e.to_string()),
     };
-    let claims = scopes::userinfo_claims(&citizen, &citizen.id.to_string(), &record.facts.scope);
-    let mut res = axum::Json(claims).into_response();
+    let client = match super::grants::client(&state, &record.client_id).await {
+        Ok(Some(c)) => c,
+        Ok(None) => return bearer_error(StatusCode::UNAUTHORIZED, "invalid_token"),
+        Err(e) => return super::error::server_error_json(&e.to_string()),
+    };
+    let sub = match super::subject::for_client(&state.engine, &client, citizen.id) {
+        Ok(s) => s,
+        Err(e) => return super::error::server_error_json(&e.to_string()),
+    };
+    let mut claims = scopes::userinfo_claims(&citizen, &sub, &record.facts.scope);
+    // Claims the `claims` parameter asked for at userinfo (OIDC Core §5.5).
+    for (k, v) in scopes::named_claims(&citizen, &record.facts.claims.userinfo) {
+        claims.entry(k).or_insert(v);
+    }
+    let mut res = match client.settings.userinfo_signed_response_alg {
+        // Signed userinfo (OIDC Core §5.3.2): iss and aud added, never a nonce.
+        Some(alg) => {
+            claims.insert("iss".into(), state.issuer.clone().into());
+            claims.insert("aud".into(), client.id().into());
+            let jwt = match super::id_token::sign(&state.keys, alg, &claims.into()) {
+                Ok(j) => j,
+                Err(e) => return super::error::server_error_json(&e.to_string()),
+            };
+            ([(header::CONTENT_TYPE, "application/jwt")], jwt).into_response()
+        }
+        None => axum::Json(claims).into_response(),
+    };
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res

@@ -45,6 +45,20 @@ pub struct GrantFacts {
     pub level: LevelOfAssurance,
     /// RFC 8176 method references.
     pub amr: Vec<String>,
+    /// Claims asked for by name with the `claims` request parameter (OIDC Core §5.5).
+    #[serde(default)]
+    pub claims: RequestedClaims,
+}
+
+/// The claim names a `claims` request parameter asked for, per destination.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestedClaims {
+    /// Claims to put in the ID token.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub id_token: Vec<String>,
+    /// Claims to return from userinfo.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub userinfo: Vec<String>,
 }
 
 /// A token as stored.

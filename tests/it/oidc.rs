@@ -1676,3 +1676,513 @@ async fn oidc_logout_page_embeds_front_channel_frames_then_goes_back() {
     assert!(!page.contains("http-equiv=\"refresh\""));
     op.stop().await;
 }
+
+/// An authorization path with its own scope (`authorize_path` fixes one).
+fn authorize_scoped(client: &str, scope: &str, extra: &[(&str, &str)]) -> String {
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    q.append_pair("client_id", client);
+    q.append_pair("response_type", "code");
+    q.append_pair("scope", scope);
+    q.append_pair("redirect_uri", CB);
+    for (k, v) in extra {
+        q.append_pair(k, v);
+    }
+    format!("/oidc/authorize?{}", q.finish())
+}
+
+async fn exchange(op: &Op, code: &str) -> Value {
+    let (status, body, _) = op
+        .token(
+            "sede",
+            Some(&op.secret),
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", CB),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+async fn userinfo_of(op: &Op, access_token: &str) -> Value {
+    let res = op
+        .http
+        .get(format!("{}/oidc/userinfo", op.base))
+        .bearer_auth(access_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    res.json().await.unwrap()
+}
+
+/// Where an authorization answer went: the login page's `continue`, or the client's query.
+async fn answer_of(res: reqwest::Response) -> (bool, HashMap<String, String>) {
+    assert_eq!(res.status(), 303);
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    if location.starts_with("/login") {
+        (true, query_of(&format!("http://x{location}")))
+    } else {
+        assert!(location.starts_with(CB), "{location}");
+        (false, query_of(&location))
+    }
+}
+
+const SUBSTANTIAL: &str = "http://eidas.europa.eu/LoA/substantial";
+const HIGH: &str = "http://eidas.europa.eu/LoA/high";
+
+#[tokio::test]
+async fn oidc_claims_parameter_delivers_claims_where_asked() {
+    let op = op().await;
+    op.sign_in(LevelOfAssurance::Substantial).await;
+    // Malformed claims: invalid_request, redirected with state.
+    let (_, q) = answer_of(
+        op.get(&authorize_scoped(
+            "sede",
+            "openid",
+            &[("claims", "{not json"), ("state", "c0")],
+        ))
+        .await,
+    )
+    .await;
+    assert_eq!(q["error"], "invalid_request");
+    assert_eq!(q["state"], "c0");
+    assert!(!q.contains_key("code"));
+    // Only the openid scope: the claims come because they were asked for by name.
+    let claims = r#"{"id_token":{"email":null,"acr":{"essential":true,"values":["http://eidas.europa.eu/LoA/substantial"]}},"userinfo":{"name":{"essential":true}}}"#;
+    let (login, q) = answer_of(
+        op.get(&authorize_scoped("sede", "openid", &[("claims", claims)]))
+            .await,
+    )
+    .await;
+    assert!(!login);
+    let body = exchange(&op, &q["code"]).await;
+    let id = verify_id_token(&op, "sede", body["id_token"].as_str().unwrap(), None).await;
+    assert_eq!(id["email"], op.citizen.email.as_str());
+    assert_eq!(id["acr"], SUBSTANTIAL);
+    assert!(id.get("name").is_none(), "name was asked at userinfo only");
+    let info = userinfo_of(&op, body["access_token"].as_str().unwrap()).await;
+    assert_eq!(
+        info["name"],
+        format!("{} {}", op.citizen.given_name, op.citizen.family_names).as_str()
+    );
+    assert!(
+        info.get("email").is_none(),
+        "email was asked in the ID token only"
+    );
+    assert_eq!(info["sub"], id["sub"]);
+    // The claims survive a refresh.
+    let (status, refreshed, _) = op
+        .token(
+            "sede",
+            Some(&op.secret),
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", body["refresh_token"].as_str().unwrap()),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{refreshed}");
+    let id = verify_id_token(&op, "sede", refreshed["id_token"].as_str().unwrap(), None).await;
+    assert_eq!(id["email"], op.citizen.email.as_str());
+    let meta: Value = op
+        .get("/.well-known/openid-configuration")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(meta["claims_parameter_supported"], true);
+    assert_eq!(
+        meta["subject_types_supported"],
+        serde_json::json!(["public", "pairwise"])
+    );
+    op.stop().await;
+}
+
+#[tokio::test]
+async fn oidc_essential_acr_is_hard_and_acr_values_voluntary() {
+    let op = op().await;
+    op.sign_in(LevelOfAssurance::Substantial).await;
+    let essential_high =
+        r#"{"id_token":{"acr":{"essential":true,"value":"http://eidas.europa.eu/LoA/high"}}}"#;
+    // prompt=none below an essential acr: login_required.
+    let (_, q) = answer_of(
+        op.get(&authorize_path(
+            "sede",
+            &[
+                ("claims", essential_high),
+                ("prompt", "none"),
+                ("state", "e"),
+            ],
+        ))
+        .await,
+    )
+    .await;
+    assert_eq!(q["error"], "login_required");
+    assert_eq!(q["state"], "e");
+    // Otherwise off to log in at high; a fresh login that ends at substantial gets
+    // unmet_authentication_requirements, never a code.
+    let (login, q) = answer_of(
+        op.get(&authorize_path(
+            "sede",
+            &[("claims", essential_high), ("state", "e2")],
+        ))
+        .await,
+    )
+    .await;
+    assert!(login);
+    assert_eq!(q["acr"], "high");
+    let resume = q["continue"].clone();
+    op.sign_in(LevelOfAssurance::Substantial).await;
+    let (login, q) = answer_of(op.get(&resume).await).await;
+    assert!(!login);
+    assert_eq!(q["error"], "unmet_authentication_requirements");
+    assert_eq!(q["state"], "e2");
+    assert_eq!(q["iss"], ISSUER);
+    assert!(!q.contains_key("code"));
+    // The client's minimum is hard too: a fresh login at low is refused the same way.
+    let (login, q) = answer_of(
+        op.get(&authorize_path("sede", &[("prompt", "login")]))
+            .await,
+    )
+    .await;
+    assert!(login);
+    let resume = q["continue"].clone();
+    op.sign_in(LevelOfAssurance::Low).await;
+    let (_, q) = answer_of(op.get(&resume).await).await;
+    assert_eq!(q["error"], "unmet_authentication_requirements");
+    // Voluntary acr_values: sent to log in at high, but a citizen ending at substantial
+    // gets a code whose acr tells the truth.
+    op.sign_in(LevelOfAssurance::Substantial).await;
+    let (login, q) = answer_of(
+        op.get(&authorize_path("sede", &[("acr_values", HIGH)]))
+            .await,
+    )
+    .await;
+    assert!(login);
+    assert_eq!(q["acr"], "high");
+    let resume = q["continue"].clone();
+    op.sign_in(LevelOfAssurance::Substantial).await;
+    let (_, q) = answer_of(op.get(&resume).await).await;
+    let body = exchange(&op, &q["code"]).await;
+    let id = verify_id_token(&op, "sede", body["id_token"].as_str().unwrap(), None).await;
+    assert_eq!(id["acr"], SUBSTANTIAL);
+    // With prompt=none, a voluntary level above the session's is answered at once.
+    let (_, q) = answer_of(
+        op.get(&authorize_path(
+            "sede",
+            &[("acr_values", HIGH), ("prompt", "none")],
+        ))
+        .await,
+    )
+    .await;
+    let body = exchange(&op, &q["code"]).await;
+    let id = verify_id_token(&op, "sede", body["id_token"].as_str().unwrap(), None).await;
+    assert_eq!(id["acr"], SUBSTANTIAL);
+    // A session at high satisfies the essential request at once.
+    op.sign_in(LevelOfAssurance::High).await;
+    let (_, q) = answer_of(
+        op.get(&authorize_path(
+            "sede",
+            &[("claims", essential_high), ("prompt", "none")],
+        ))
+        .await,
+    )
+    .await;
+    let body = exchange(&op, &q["code"]).await;
+    let id = verify_id_token(&op, "sede", body["id_token"].as_str().unwrap(), None).await;
+    assert_eq!(id["acr"], HIGH);
+    op.stop().await;
+}
+
+#[tokio::test]
+async fn oidc_id_token_hint_select_account_and_pairwise_subjects() {
+    use pasarela::oidc::client::{ClientAuthMethod, GrantType, NewClient, SubjectType};
+    let op = op().await;
+    let state = op.server.state.clone();
+    // A pairwise client, registered through the library.
+    let (rp, secret) = NewClient {
+        id: "pairwise".into(),
+        display_name: "Pairwise".into(),
+        redirect_uris: vec![CB.into()],
+        grant_types: vec![GrantType::AuthorizationCode],
+        auth_method: ClientAuthMethod::ClientSecretBasic,
+        id_token_alg: pasarela::core::keys::JwsAlg::RS256,
+        min_level: LevelOfAssurance::Low,
+        skip_consent: true,
+        subject_type: SubjectType::Pairwise,
+        userinfo_signed_response_alg: Some(pasarela::core::keys::JwsAlg::ES256),
+        ..Default::default()
+    }
+    .build()
+    .unwrap();
+    state.engine.store.put_relying_party(&rp).await.unwrap();
+    let secret = secret.unwrap();
+    op.sign_in(LevelOfAssurance::Substantial).await;
+    let (_, q) = answer_of(op.get(&authorize_path("pairwise", &[])).await).await;
+    let (status, body, _) = op
+        .token(
+            "pairwise",
+            Some(&secret),
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", q["code"].as_str()),
+                ("redirect_uri", CB),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let hint = body["id_token"].as_str().unwrap().to_owned();
+    let id = verify_id_token(&op, "pairwise", &hint, None).await;
+    let sub = id["sub"].as_str().unwrap();
+    assert_ne!(
+        sub,
+        op.citizen.id.to_string(),
+        "pairwise, not the internal id"
+    );
+    // Signed userinfo, as registered: a JWT with iss and aud, never a nonce.
+    let res = op
+        .http
+        .get(format!("{}/oidc/userinfo", op.base))
+        .bearer_auth(body["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "application/jwt");
+    let jwt = res.text().await.unwrap();
+    assert_eq!(header_of(&jwt)["alg"], "ES256");
+    let info = pasarela::oidc::id_token::verify_own(&state.keys, ISSUER, &jwt)
+        .expect("signed with our keys");
+    assert_eq!(info["sub"], sub);
+    assert_eq!(info["iss"], ISSUER);
+    assert_eq!(info["aud"], "pairwise");
+    assert_eq!(info["email"], op.citizen.email.as_str());
+    assert!(info.get("nonce").is_none());
+    // The pairwise hint names the session's citizen, even at another client.
+    let (login, q) = answer_of(
+        op.get(&authorize_path(
+            "sede",
+            &[("prompt", "none"), ("id_token_hint", &hint)],
+        ))
+        .await,
+    )
+    .await;
+    assert!(!login);
+    assert!(q.contains_key("code"), "{q:?}");
+    // A hint that is not ours: invalid_request.
+    let (_, q) = answer_of(
+        op.get(&authorize_path(
+            "sede",
+            &[("id_token_hint", "e30.e30.AAAA"), ("state", "h")],
+        ))
+        .await,
+    )
+    .await;
+    assert_eq!(q["error"], "invalid_request");
+    assert_eq!(q["state"], "h");
+    // A genuine hint naming someone else: login_required with prompt=none, else log in.
+    let other = serde_json::json!({
+        "iss": ISSUER, "sub": "someone-else", "aud": "sede", "iat": 1, "exp": 2
+    });
+    let other =
+        pasarela::oidc::id_token::sign(&state.keys, pasarela::core::keys::JwsAlg::RS256, &other)
+            .unwrap();
+    let (_, q) = answer_of(
+        op.get(&authorize_path(
+            "sede",
+            &[("prompt", "none"), ("id_token_hint", &other)],
+        ))
+        .await,
+    )
+    .await;
+    assert_eq!(q["error"], "login_required");
+    let (login, _) = answer_of(
+        op.get(&authorize_path("sede", &[("id_token_hint", &other)]))
+            .await,
+    )
+    .await;
+    assert!(login);
+    // select_account: one account per browser, so it means logging in again.
+    let (login, q) = answer_of(
+        op.get(&authorize_path("sede", &[("prompt", "select_account")]))
+            .await,
+    )
+    .await;
+    assert!(login);
+    let resume = q["continue"].clone();
+    op.sign_in(LevelOfAssurance::Substantial).await;
+    let (login, q) = answer_of(op.get(&resume).await).await;
+    assert!(!login);
+    assert!(q.contains_key("code"));
+    op.stop().await;
+}
+
+fn fragment_of(location: &str) -> HashMap<String, String> {
+    let url = url::Url::parse(location).unwrap();
+    assert!(url.query().is_none_or(|q| q == "x=1"), "{location}");
+    url::form_urlencoded::parse(url.fragment().unwrap_or("").as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+#[tokio::test]
+async fn oidc_implicit_and_hybrid_answer_in_the_fragment_with_a_nonce() {
+    use pasarela::oidc::client::{ClientAuthMethod, GrantType, NewClient};
+    let op = op().await;
+    let state = op.server.state.clone();
+    let (rp, secret) = NewClient {
+        id: "spa".into(),
+        display_name: "Spa".into(),
+        redirect_uris: vec![CB.into()],
+        grant_types: vec![GrantType::AuthorizationCode, GrantType::Implicit],
+        auth_method: ClientAuthMethod::ClientSecretBasic,
+        id_token_alg: pasarela::core::keys::JwsAlg::RS256,
+        min_level: LevelOfAssurance::Low,
+        skip_consent: true,
+        response_types: vec!["code".into(), "id_token".into(), "code id_token".into()],
+        ..Default::default()
+    }
+    .build()
+    .unwrap();
+    state.engine.store.put_relying_party(&rp).await.unwrap();
+    let secret = secret.unwrap();
+    let path = |rt: &str, extra: &[(&str, &str)]| {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        q.append_pair("client_id", "spa");
+        q.append_pair("response_type", rt);
+        q.append_pair("scope", "openid email");
+        q.append_pair("redirect_uri", CB);
+        for (k, v) in extra {
+            q.append_pair(k, v);
+        }
+        format!("/oidc/authorize?{}", q.finish())
+    };
+    let location = |res: reqwest::Response| {
+        assert_eq!(res.status(), 303);
+        res.headers()["location"].to_str().unwrap().to_owned()
+    };
+    // Not logged in, prompt=none: the error too comes in the fragment, with state and iss.
+    let f = fragment_of(&location(
+        op.get(&path(
+            "id_token",
+            &[("nonce", "n0"), ("prompt", "none"), ("state", "s0")],
+        ))
+        .await,
+    ));
+    assert_eq!(f["error"], "login_required");
+    assert_eq!((f["state"].as_str(), f["iss"].as_str()), ("s0", ISSUER));
+    let session = op.sign_in(LevelOfAssurance::Substantial).await;
+    // Without a nonce: invalid_request; query mode refused.
+    let f = fragment_of(&location(
+        op.get(&path("id_token", &[("state", "s1")])).await,
+    ));
+    assert_eq!(f["error"], "invalid_request");
+    assert_eq!(f["state"], "s1");
+    // (the refusal itself goes in the fragment: nothing about an ID token request travels
+    // in a query)
+    let f = fragment_of(&location(
+        op.get(&path(
+            "id_token",
+            &[("nonce", "n"), ("response_mode", "query")],
+        ))
+        .await,
+    ));
+    assert_eq!(f["error"], "invalid_request");
+    // A client registered for code only: unauthorized_client.
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    q.append_pair("client_id", "sede");
+    q.append_pair("response_type", "code id_token");
+    q.append_pair("scope", "openid");
+    q.append_pair("redirect_uri", CB);
+    q.append_pair("nonce", "n");
+    let f = fragment_of(&location(
+        op.get(&format!("/oidc/authorize?{}", q.finish())).await,
+    ));
+    assert_eq!(f["error"], "unauthorized_client");
+    // id_token: the ID token alone, with the scope's claims in it.
+    let f = fragment_of(&location(
+        op.get(&path(
+            "id_token",
+            &[("nonce", "n-implicit"), ("state", "s2")],
+        ))
+        .await,
+    ));
+    assert!(!f.contains_key("code") && !f.contains_key("access_token"));
+    assert_eq!((f["state"].as_str(), f["iss"].as_str()), ("s2", ISSUER));
+    let id = verify_id_token(&op, "spa", &f["id_token"], Some("n-implicit")).await;
+    assert_eq!(id["email"], op.citizen.email.as_str());
+    assert_eq!(id["auth_time"], session.auth_time.timestamp());
+    assert_eq!(id["acr"], SUBSTANTIAL);
+    assert_eq!(id["sid"], session.id.to_string());
+    assert!(id["amr"].is_array());
+    assert!(id.get("at_hash").is_none() && id.get("c_hash").is_none());
+    // code id_token: c_hash binds the code; the code still redeems at the token endpoint.
+    let f = fragment_of(&location(
+        op.get(&path(
+            "code id_token",
+            &[("nonce", "n-hybrid"), ("state", "s3")],
+        ))
+        .await,
+    ));
+    let code = f["code"].clone();
+    let id = verify_id_token(&op, "spa", &f["id_token"], Some("n-hybrid")).await;
+    assert_eq!(
+        id["c_hash"],
+        pasarela::oidc::id_token::at_hash(&code).as_str()
+    );
+    assert!(id.get("at_hash").is_none());
+    assert!(
+        id.get("email").is_none(),
+        "userinfo serves the scope's claims here"
+    );
+    let (status, body, _) = op
+        .token(
+            "spa",
+            Some(&secret),
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", CB),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let back = verify_id_token(
+        &op,
+        "spa",
+        body["id_token"].as_str().unwrap(),
+        Some("n-hybrid"),
+    )
+    .await;
+    assert_eq!(back["sub"], id["sub"]);
+    // form_post carries the ID token too.
+    let res = op
+        .get(&path(
+            "id_token",
+            &[
+                ("nonce", "n-post"),
+                ("response_mode", "form_post"),
+                ("state", "s4"),
+            ],
+        ))
+        .await;
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    let token = hidden_value(&html, "id_token").expect("id_token field");
+    verify_id_token(&op, "spa", &token, Some("n-post")).await;
+    assert_eq!(hidden_value(&html, "state").as_deref(), Some("s4"));
+    // response_mode=fragment works for code too.
+    let f = fragment_of(&location(
+        op.get(&authorize_path(
+            "sede",
+            &[("response_mode", "fragment"), ("state", "s5")],
+        ))
+        .await,
+    ));
+    assert!(f.contains_key("code"));
+    assert_eq!(f["state"], "s5");
+    op.stop().await;
+}

@@ -28,6 +28,7 @@ fn record(
             auth_time: t0(),
             level: LevelOfAssurance::Substantial,
             amr: vec!["pwd".into(), "sms".into(), "mfa".into()],
+            claims: Default::default(),
         },
         issued_at: t0(),
         expires_at: t0() + Duration::minutes(10),
