@@ -142,7 +142,16 @@ pub fn metadata(issuer: &str, acr_values: &[&str]) -> Result<Metadata, crate::co
 /// `GET /.well-known/openid-configuration`
 pub async fn openid_configuration(State(state): State<AppState>) -> Response {
     let acr = state.engine.vocabulary.acr_values();
-    match metadata(&state.issuer, &acr) {
+    let registration = state.config.oidc.registration != super::config::RegistrationMode::Off;
+    let meta = metadata(&state.issuer, &acr).and_then(|m| {
+        // Advertised only when clients may register themselves.
+        let url = registration
+            .then(|| openidconnect::RegistrationUrl::new(format!("{}/oidc/register", state.issuer)))
+            .transpose()
+            .map_err(url_error)?;
+        Ok(m.set_registration_endpoint(url))
+    });
+    match meta {
         Ok(meta) => (
             [(header::CACHE_CONTROL, "public, max-age=300")],
             axum::Json(meta),

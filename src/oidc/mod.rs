@@ -8,6 +8,7 @@
 //! - `POST /oidc/token`
 //! - `GET|POST /oidc/userinfo`
 //! - `GET|POST /oidc/logout`
+//! - `POST /oidc/register`, `GET|PUT|DELETE /oidc/register/{client_id}` (when enabled)
 
 pub mod authorize;
 pub mod backchannel;
@@ -19,6 +20,7 @@ pub mod error;
 pub mod grants;
 pub mod id_token;
 pub mod logout;
+pub mod registration;
 pub mod request;
 pub mod scopes;
 pub mod subject;
@@ -45,4 +47,14 @@ pub fn routes() -> Router<AppState> {
             get(userinfo::userinfo).post(userinfo::userinfo),
         )
         .route("/oidc/logout", get(logout::get).post(logout::post))
+        .route(
+            "/oidc/register",
+            axum::routing::post(registration::register),
+        )
+        .route(
+            "/oidc/register/{client_id}",
+            get(registration::read)
+                .put(registration::update)
+                .delete(registration::delete),
+        )
 }

@@ -6,6 +6,7 @@ mod browser;
 mod cli;
 mod login;
 mod oidc;
+mod registration;
 mod saml;
 mod server;
 // Shared fixtures; not every suite uses every one.
