@@ -249,7 +249,8 @@ pub fn sector_lists_redirects(document: &[u8], redirect_uris: &[String]) -> Resu
     }
 }
 
-async fn check_sector(new: &NewClient) -> Result<(), RegError> {
+/// Fetches a `sector_identifier_uri` (when registered) and checks it lists every redirect URI.
+pub async fn check_sector(new: &NewClient) -> Result<(), RegError> {
     let Some(uri) = &new.sector_identifier_uri else {
         return Ok(());
     };
