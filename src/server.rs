@@ -158,6 +158,7 @@ impl Running {
 /// Opens everything and starts serving in the background.
 pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Running> {
     let services = open(&config, clock).await?;
+    crate::oidc::config::upsert_clients(&config.oidc, &services.engine).await?;
     let mut background = Vec::new();
     if let Some(m) = &services.memory {
         background.push(m.spawn_sweeper(Duration::from_secs(30))?);

@@ -310,3 +310,69 @@ fn token_registration_without_the_hash_stops_the_start() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn clients_from_the_configuration_are_upserted_at_start() {
+    let hash = hex::encode(openssl::sha::sha256(b"config-client-secret"));
+    let d = Deployment::new(&format!(
+        "[oidc]\n\
+         [[oidc.clients]]\nid = \"sede\"\nname = \"Sede\"\nredirect_uris = [\"{CB}\"]\n\
+         client_secret_sha256 = \"{hash}\"\nmin_level = \"substantial\"\nskip_consent = true\n\
+         [[oidc.clients]]\nid = \"app\"\nredirect_uris = [\"{CB}\"]\n\
+         token_endpoint_auth_method = \"none\"\nid_token_signed_response_alg = \"ES256\"\n"
+    ));
+    for _ in 0..2 {
+        // A second start finds them unchanged.
+        let server = d.start().await;
+        let store = &server.state.engine.store;
+        let sede = pasarela::oidc::client::OidcClient::from_relying_party(
+            store.relying_party("sede").await.unwrap().unwrap(),
+        )
+        .unwrap()
+        .unwrap();
+        assert!(sede.secret_matches("config-client-secret"));
+        assert_eq!(sede.settings.registered_by.as_deref(), Some("config"));
+        assert!(sede.settings.skip_consent);
+        assert_eq!(sede.rp.display_name, "Sede");
+        let app = store.relying_party("app").await.unwrap().unwrap();
+        assert_eq!(app.min_level, pasarela::core::level::LevelOfAssurance::Low);
+        server.shutdown(Duration::from_secs(1)).await.unwrap();
+    }
+    let shown = d.cli_json(&["admin", "client", "show", "sede"]);
+    assert_eq!(shown["registered_by"], "config");
+    assert_eq!(shown["min_level"], "substantial");
+}
+
+#[tokio::test]
+async fn a_bad_configured_client_stops_the_start() {
+    let d = Deployment::new(&format!(
+        "[oidc]\n[[oidc.clients]]\nid = \"sede\"\nredirect_uris = [\"{CB}\"]\n\
+         client_secret_env = \"PASARELA_TEST_SECRET_THAT_IS_NOT_SET\"\n"
+    ));
+    let err = pasarela::server::start(
+        d.config(),
+        std::sync::Arc::new(pasarela::clock::SystemClock),
+    )
+    .await
+    .err()
+    .expect("the start fails");
+    let text = format!("{err:#}");
+    assert!(
+        text.contains("'sede'") && text.contains("PASARELA_TEST_SECRET_THAT_IS_NOT_SET"),
+        "{text}"
+    );
+    let d = Deployment::new(&format!(
+        "[oidc]\n[[oidc.clients]]\nid = \"sede\"\nredirect_uris = [\"{CB}\"]\n\
+         token_endpoint_auth_method = \"none\"\n\
+         [[oidc.clients]]\nid = \"sede\"\nredirect_uris = [\"{CB}\"]\n\
+         token_endpoint_auth_method = \"none\"\n"
+    ));
+    let err = pasarela::server::start(
+        d.config(),
+        std::sync::Arc::new(pasarela::clock::SystemClock),
+    )
+    .await
+    .err()
+    .expect("the start fails");
+    assert!(format!("{err:#}").contains("declared twice"));
+}
