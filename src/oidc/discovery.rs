@@ -134,8 +134,17 @@ pub fn metadata(issuer: &str, acr_values: &[&str]) -> Result<Metadata, crate::co
             .collect(),
     ))
     .set_claims_parameter_supported(Some(false))
-    .set_request_parameter_supported(Some(false))
-    .set_request_uri_parameter_supported(Some(false));
+    .set_request_parameter_supported(Some(true))
+    .set_request_uri_parameter_supported(Some(true))
+    // Only clients that registered request_uris are held to them.
+    .set_require_request_uri_registration(Some(false))
+    .set_request_object_signing_alg_values_supported(Some(
+        JwsAlg::ALL
+            .into_iter()
+            .map(signing_alg)
+            .chain([CoreJwsSigningAlgorithm::None])
+            .collect(),
+    ));
     Ok(meta)
 }
 
@@ -208,7 +217,13 @@ mod tests {
             v["end_session_endpoint"],
             "https://idp.example.es/oidc/logout"
         );
-        assert_eq!(v["request_parameter_supported"], false);
+        assert_eq!(v["request_parameter_supported"], true);
+        assert_eq!(v["request_uri_parameter_supported"], true);
+        assert_eq!(v["require_request_uri_registration"], false);
+        assert_eq!(
+            v["request_object_signing_alg_values_supported"],
+            serde_json::json!(["RS256", "PS256", "ES256", "none"])
+        );
         assert_eq!(v["backchannel_logout_supported"], true);
         assert_eq!(v["backchannel_logout_session_supported"], true);
         assert!(v.get("frontchannel_logout_supported").is_none());

@@ -22,6 +22,7 @@ pub mod id_token;
 pub mod logout;
 pub mod registration;
 pub mod request;
+pub mod request_object;
 pub mod scopes;
 pub mod subject;
 pub mod token;

@@ -376,3 +376,95 @@ async fn a_bad_configured_client_stops_the_start() {
     .expect("the start fails");
     assert!(format!("{err:#}").contains("declared twice"));
 }
+
+fn unsigned_object(claims: &Value) -> String {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    format!(
+        "{}.{}.",
+        b64.encode(br#"{"alg":"none"}"#),
+        b64.encode(claims.to_string())
+    )
+}
+
+#[tokio::test]
+async fn request_objects_are_applied_or_refused_back_to_the_client() {
+    let d = Deployment::new("[oidc]\nregistration = \"open\"\n");
+    let server = d.start().await;
+    let base = format!("http://{}", server.addr);
+    let meta = discovery(&base).await;
+    assert_eq!(meta["request_parameter_supported"], true);
+    assert_eq!(meta["request_uri_parameter_supported"], true);
+    let mut ids = Vec::new();
+    for alg in ["none", "RS256"] {
+        let (status, body, _) = post_json(
+            &base,
+            "/oidc/register",
+            None,
+            &json!({ "redirect_uris": [CB], "request_object_signing_alg": alg }),
+        )
+        .await;
+        assert_eq!(status, 201, "{body}");
+        ids.push(body["client_id"].as_str().unwrap().to_owned());
+    }
+    let object = unsigned_object(&json!({
+        "client_id": ids[0], "response_type": "code", "scope": "openid",
+        "redirect_uri": CB, "state": "from-object", "aud": "http://localhost:8080",
+    }));
+    let authorize = |id: &str, extra: &[(&str, &str)]| {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        q.append_pair("client_id", id)
+            .append_pair("response_type", "code");
+        for (k, v) in extra {
+            q.append_pair(k, v);
+        }
+        format!("{base}/oidc/authorize?{}", q.finish())
+    };
+    // Registered for unsigned objects: the object's parameters carry the request to the login.
+    let res = http()
+        .get(authorize(
+            &ids[0],
+            &[("scope", "openid"), ("request", &object)],
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_redirection());
+    assert!(
+        res.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/login")
+    );
+    // Not registered for them: invalid_request_object back to the client with state and iss.
+    let res = http()
+        .get(authorize(
+            &ids[1],
+            &[("redirect_uri", CB), ("state", "s-2"), ("request", &object)],
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert!(res.status().is_redirection());
+    let location = url::Url::parse(res.headers()["location"].to_str().unwrap()).unwrap();
+    assert!(location.as_str().starts_with(CB));
+    let q: std::collections::HashMap<_, _> = location.query_pairs().into_owned().collect();
+    assert_eq!(q["error"], "invalid_request_object");
+    assert_eq!(q["state"], "s-2");
+    assert_eq!(q["iss"], "http://localhost:8080");
+    // Without a redirect URI the client can be trusted with: displayed, never redirected.
+    let res = http()
+        .get(authorize(
+            &ids[1],
+            &[
+                ("redirect_uri", "https://evil.example/cb"),
+                ("request", &object),
+            ],
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert!(res.headers().get("location").is_none());
+    server.shutdown(Duration::from_secs(1)).await.unwrap();
+}
