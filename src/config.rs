@@ -439,6 +439,7 @@ impl Config {
                 }
             }
         }
+        self.oidc.validate().map_err(ConfigError)?;
         if self.server.request_timeout_secs == 0 {
             return err("server.request_timeout_secs", "must be at least 1".into());
         }

@@ -161,6 +161,7 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
     crate::saml::sp::register_configured(&services.engine, &config.saml)
         .await
         .context("saml.service_providers")?;
+    crate::oidc::config::upsert_clients(&config.oidc, &services.engine).await?;
     let mut background = Vec::new();
     if let Some(m) = &services.memory {
         background.push(m.spawn_sweeper(Duration::from_secs(30))?);

@@ -5,7 +5,7 @@ use super::output::emit;
 use crate::core::engine::{Actor, Engine};
 use crate::core::keys::JwsAlg;
 use crate::core::level::LevelOfAssurance;
-use crate::oidc::client::{ClientAuthMethod, GrantType, NewClient, OidcClient};
+use crate::oidc::client::{ClientAuthMethod, GrantType, NewClient, OidcClient, SubjectType};
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 
@@ -51,8 +51,9 @@ pub struct AddArgs {
     /// Name shown to citizens.
     #[arg(long, default_value = "")]
     pub name: String,
-    /// Redirect URI (repeat for several); matched exactly, query included.
-    #[arg(long = "redirect-uri", required = true)]
+    /// Redirect URI (repeat for several); matched exactly, query included. Required unless
+    /// the only grant is client_credentials.
+    #[arg(long = "redirect-uri")]
     pub redirect_uris: Vec<String>,
     /// Post-logout redirect URI (repeat for several).
     #[arg(long = "post-logout-redirect-uri")]
@@ -60,12 +61,54 @@ pub struct AddArgs {
     /// Back-channel logout URI.
     #[arg(long)]
     pub backchannel_logout_uri: Option<String>,
-    /// client_secret_basic, client_secret_post or none (a public client, PKCE required).
+    /// client_secret_basic, client_secret_post, private_key_jwt (needs --jwks-file or
+    /// --jwks-uri) or none (a public client, PKCE required).
     #[arg(long, default_value = "client_secret_basic")]
     pub auth_method: String,
-    /// Grant types: authorization_code, refresh_token (repeat; default both).
+    /// Grant types: authorization_code, refresh_token, client_credentials, implicit (repeat;
+    /// default authorization_code and refresh_token).
     #[arg(long = "grant-type")]
     pub grant_types: Vec<String>,
+    /// Response types: code, "id_token", "code id_token" (repeat; default code; the last two
+    /// need the implicit grant).
+    #[arg(long = "response-type")]
+    pub response_types: Vec<String>,
+    /// Subject type: public or pairwise.
+    #[arg(long, default_value = "public")]
+    pub subject_type: String,
+    /// Sector identifier URI for pairwise subjects (a JSON array listing the redirect URIs).
+    #[arg(long)]
+    pub sector_identifier_uri: Option<String>,
+    /// File with the client's public keys as a JWK Set.
+    #[arg(long)]
+    pub jwks_file: Option<std::path::PathBuf>,
+    /// Where the client publishes its JWK Set.
+    #[arg(long)]
+    pub jwks_uri: Option<String>,
+    /// Algorithm of private_key_jwt assertions: RS256, PS256 or ES256.
+    #[arg(long)]
+    pub token_auth_alg: Option<String>,
+    /// Algorithm of request objects: RS256, PS256, ES256 or none (unsigned accepted).
+    #[arg(long)]
+    pub request_object_alg: Option<String>,
+    /// Pre-registered request_uri (repeat for several).
+    #[arg(long = "request-uri")]
+    pub request_uris: Vec<String>,
+    /// Sign userinfo responses with RS256, PS256 or ES256.
+    #[arg(long)]
+    pub userinfo_alg: Option<String>,
+    /// Front-channel logout URI.
+    #[arg(long)]
+    pub frontchannel_logout_uri: Option<String>,
+    /// Logo shown to citizens.
+    #[arg(long)]
+    pub logo_uri: Option<String>,
+    /// Privacy policy link shown to citizens.
+    #[arg(long)]
+    pub policy_uri: Option<String>,
+    /// Terms of service link shown to citizens.
+    #[arg(long)]
+    pub tos_uri: Option<String>,
     /// ID token signing algorithm: RS256, PS256 or ES256.
     #[arg(long, default_value = "RS256")]
     pub id_token_alg: String,
@@ -98,6 +141,18 @@ fn describe(c: &OidcClient) -> Value {
         "token_endpoint_auth_method": s.token_endpoint_auth_method,
         "id_token_signed_response_alg": s.id_token_signed_response_alg,
         "subject_type": s.subject_type,
+        "sector_identifier_uri": s.sector_identifier_uri,
+        "jwks": s.jwks,
+        "jwks_uri": s.jwks_uri,
+        "token_endpoint_auth_signing_alg": s.token_endpoint_auth_signing_alg,
+        "request_object_signing_alg": s.request_object_signing_alg,
+        "request_uris": s.request_uris,
+        "userinfo_signed_response_alg": s.userinfo_signed_response_alg,
+        "frontchannel_logout_uri": c.rp.logout.frontchannel_uri,
+        "logo_uri": s.logo_uri,
+        "policy_uri": s.policy_uri,
+        "tos_uri": s.tos_uri,
+        "registered_by": s.registered_by,
         "min_level": c.rp.min_level,
         "skip_consent": s.skip_consent,
     })
@@ -129,7 +184,44 @@ pub async fn run(command: ClientCommand, engine: &Engine) -> anyhow::Result<()> 
                     .map(|g| g.parse())
                     .collect::<Result<_, _>>()?
             };
+            let alg = |v: &Option<String>| -> anyhow::Result<Option<JwsAlg>> {
+                Ok(v.as_deref().map(str::parse::<JwsAlg>).transpose()?)
+            };
+            let subject_type = match a.subject_type.as_str() {
+                "public" => SubjectType::Public,
+                "pairwise" => SubjectType::Pairwise,
+                other => anyhow::bail!("unsupported subject type '{other}': public or pairwise"),
+            };
+            let jwks = match &a.jwks_file {
+                Some(path) => {
+                    let text = std::fs::read_to_string(path)
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+                    Some(
+                        serde_json::from_str::<Value>(&text)
+                            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
+                    )
+                }
+                None => None,
+            };
+            let request_object_signing_alg = match a.request_object_alg.as_deref() {
+                None => None,
+                Some("none") => Some("none".to_owned()),
+                Some(other) => Some(other.parse::<JwsAlg>()?.as_str().to_owned()),
+            };
             let new = NewClient {
+                response_types: a.response_types.clone(),
+                subject_type,
+                sector_identifier_uri: a.sector_identifier_uri.clone(),
+                jwks,
+                jwks_uri: a.jwks_uri.clone(),
+                token_endpoint_auth_signing_alg: alg(&a.token_auth_alg)?,
+                request_object_signing_alg,
+                request_uris: a.request_uris.clone(),
+                userinfo_signed_response_alg: alg(&a.userinfo_alg)?,
+                frontchannel_logout_uri: a.frontchannel_logout_uri.clone(),
+                logo_uri: a.logo_uri.clone(),
+                policy_uri: a.policy_uri.clone(),
+                tos_uri: a.tos_uri.clone(),
                 id: a.client_id.clone(),
                 display_name: a.name.clone(),
                 redirect_uris: a.redirect_uris.clone(),
@@ -146,6 +238,9 @@ pub async fn run(command: ClientCommand, engine: &Engine) -> anyhow::Result<()> 
                 registered_by: Some("admin".into()),
                 ..Default::default()
             };
+            crate::oidc::registration::check_sector(&new)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.description))?;
             let (rp, secret) = new.build()?;
             engine.store.put_relying_party(&rp).await?;
             let event = engine

@@ -85,6 +85,19 @@ async fn authorize(state: AppState, parts: Parts, pairs: Vec<(String, String)>) 
         Ok(None) => return displayed(&parts, "oidc-error-client"),
         Err(e) => return unavailable(&parts, e),
     };
+    // A request object's parameters take precedence; its errors go back to the client when
+    // the query names a registered redirect URI.
+    let now = state.engine.clock.now().timestamp();
+    let params = match super::request_object::expand(&client, &state.issuer, now, &params).await {
+        Ok(Some(expanded)) => expanded,
+        Ok(None) => params,
+        Err(e) => {
+            return match request::trusted_reply(&client, &params) {
+                Ok(reply) | Err(Rejection::Redirected(reply, _)) => error_reply(&state, &reply, &e),
+                Err(Rejection::Displayed(key)) => displayed(&parts, key),
+            };
+        }
+    };
     let checked = request::trusted_reply(&client, &params)
         .and_then(|reply| request::validate(&client, &params, reply, &state.engine.vocabulary))
         .and_then(|mut req| {

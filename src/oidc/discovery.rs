@@ -173,15 +173,33 @@ pub fn metadata(issuer: &str, acr_values: &[&str]) -> Result<Metadata, crate::co
         JwsAlg::ALL.into_iter().map(signing_alg).collect(),
     ))
     .set_claims_parameter_supported(Some(true))
-    .set_request_parameter_supported(Some(false))
-    .set_request_uri_parameter_supported(Some(false));
+    .set_request_parameter_supported(Some(true))
+    .set_request_uri_parameter_supported(Some(true))
+    // Only clients that registered request_uris are held to them.
+    .set_require_request_uri_registration(Some(false))
+    .set_request_object_signing_alg_values_supported(Some(
+        JwsAlg::ALL
+            .into_iter()
+            .map(signing_alg)
+            .chain([CoreJwsSigningAlgorithm::None])
+            .collect(),
+    ));
     Ok(meta)
 }
 
 /// `GET /.well-known/openid-configuration`
 pub async fn openid_configuration(State(state): State<AppState>) -> Response {
     let acr = state.engine.vocabulary.acr_values();
-    match metadata(&state.issuer, &acr) {
+    let registration = state.config.oidc.registration != super::config::RegistrationMode::Off;
+    let meta = metadata(&state.issuer, &acr).and_then(|m| {
+        // Advertised only when clients may register themselves.
+        let url = registration
+            .then(|| openidconnect::RegistrationUrl::new(format!("{}/oidc/register", state.issuer)))
+            .transpose()
+            .map_err(url_error)?;
+        Ok(m.set_registration_endpoint(url))
+    });
+    match meta {
         Ok(meta) => (
             [(header::CACHE_CONTROL, "public, max-age=300")],
             axum::Json(meta),
@@ -241,7 +259,6 @@ mod tests {
             v["end_session_endpoint"],
             "https://idp.example.es/oidc/logout"
         );
-        assert_eq!(v["request_parameter_supported"], false);
         assert_eq!(v["claims_parameter_supported"], true);
         assert_eq!(
             v["subject_types_supported"],
@@ -250,6 +267,13 @@ mod tests {
         assert_eq!(
             v["userinfo_signing_alg_values_supported"],
             serde_json::json!(["RS256", "PS256", "ES256"])
+        );
+        assert_eq!(v["request_parameter_supported"], true);
+        assert_eq!(v["request_uri_parameter_supported"], true);
+        assert_eq!(v["require_request_uri_registration"], false);
+        assert_eq!(
+            v["request_object_signing_alg_values_supported"],
+            serde_json::json!(["RS256", "PS256", "ES256", "none"])
         );
         assert_eq!(v["backchannel_logout_supported"], true);
         assert_eq!(v["backchannel_logout_session_supported"], true);

@@ -8,6 +8,7 @@
 //! - `POST /oidc/token`, `POST /oidc/introspect`, `POST /oidc/revoke`
 //! - `GET|POST /oidc/userinfo`
 //! - `GET|POST /oidc/logout`
+//! - `POST /oidc/register`, `GET|PUT|DELETE /oidc/register/{client_id}` (when enabled)
 
 pub mod authorize;
 pub mod backchannel;
@@ -22,7 +23,9 @@ pub mod grants;
 pub mod id_token;
 pub mod introspect;
 pub mod logout;
+pub mod registration;
 pub mod request;
+pub mod request_object;
 pub mod revoke;
 pub mod scopes;
 pub mod service;
@@ -55,4 +58,14 @@ pub fn routes() -> Router<AppState> {
             get(userinfo::userinfo).post(userinfo::userinfo),
         )
         .route("/oidc/logout", get(logout::get).post(logout::post))
+        .route(
+            "/oidc/register",
+            axum::routing::post(registration::register),
+        )
+        .route(
+            "/oidc/register/{client_id}",
+            get(registration::read)
+                .put(registration::update)
+                .delete(registration::delete),
+        )
 }

@@ -171,6 +171,16 @@ impl Params {
             .map(String::as_str)
             .filter(|v| !v.is_empty())
     }
+
+    /// These parameters with `overrides` taking precedence and `request` / `request_uri`
+    /// removed: a request object's parameters over the query's (OIDC Core §6.3.3).
+    pub fn overlaid(&self, overrides: Vec<(String, String)>) -> Self {
+        let mut map = self.0.clone();
+        map.remove("request");
+        map.remove("request_uri");
+        map.extend(overrides);
+        Self(map, self.1.clone())
+    }
 }
 
 /// Step one: the client and the redirect URI. Any failure here is displayed.

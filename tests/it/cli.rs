@@ -250,3 +250,133 @@ fn dev_commands_are_refused_outside_development() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("dev.enabled"));
 }
+
+#[test]
+fn client_add_takes_the_newer_oidc_settings_and_show_prints_them() {
+    let d = Deployment::new("");
+    let jwks = d.dir.path().join("jwks.json");
+    std::fs::write(
+        &jwks,
+        r#"{"keys":[{"kty":"EC","crv":"P-256","kid":"k1","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}"#,
+    )
+    .unwrap();
+    let jwks = jwks.display().to_string();
+    let added = d.cli_json(&[
+        "admin",
+        "client",
+        "add",
+        "hybrid",
+        "--redirect-uri",
+        "https://rp.example/cb",
+        "--auth-method",
+        "private_key_jwt",
+        "--jwks-file",
+        &jwks,
+        "--token-auth-alg",
+        "ES256",
+        "--grant-type",
+        "authorization_code",
+        "--grant-type",
+        "implicit",
+        "--response-type",
+        "code",
+        "--response-type",
+        "code id_token",
+        "--subject-type",
+        "pairwise",
+        "--request-object-alg",
+        "none",
+        "--request-uri",
+        "https://rp.example/req.jwt#abc",
+        "--userinfo-alg",
+        "PS256",
+        "--frontchannel-logout-uri",
+        "https://rp.example/fc",
+        "--logo-uri",
+        "https://rp.example/logo.png",
+        "--policy-uri",
+        "https://rp.example/privacy",
+        "--tos-uri",
+        "https://rp.example/tos",
+    ]);
+    assert!(added["client_secret"].is_null());
+    let shown = d.cli_json(&["admin", "client", "show", "hybrid"]);
+    assert_eq!(shown["token_endpoint_auth_method"], "private_key_jwt");
+    assert_eq!(shown["jwks"]["keys"][0]["kid"], "k1");
+    assert_eq!(shown["token_endpoint_auth_signing_alg"], "ES256");
+    assert_eq!(
+        shown["grant_types"],
+        serde_json::json!(["authorization_code", "implicit"])
+    );
+    assert_eq!(
+        shown["response_types"],
+        serde_json::json!(["code", "code id_token"])
+    );
+    assert_eq!(shown["subject_type"], "pairwise");
+    assert_eq!(shown["request_object_signing_alg"], "none");
+    assert_eq!(
+        shown["request_uris"],
+        serde_json::json!(["https://rp.example/req.jwt#abc"])
+    );
+    assert_eq!(shown["userinfo_signed_response_alg"], "PS256");
+    assert_eq!(shown["frontchannel_logout_uri"], "https://rp.example/fc");
+    assert_eq!(shown["logo_uri"], "https://rp.example/logo.png");
+    assert_eq!(shown["policy_uri"], "https://rp.example/privacy");
+    assert_eq!(shown["tos_uri"], "https://rp.example/tos");
+    assert_eq!(shown["registered_by"], "admin");
+
+    // A service client needs no redirect URI.
+    let service = d.cli_json(&[
+        "admin",
+        "client",
+        "add",
+        "batch",
+        "--grant-type",
+        "client_credentials",
+    ]);
+    assert!(service["client_secret"].is_string());
+    assert_eq!(
+        service["grant_types"],
+        serde_json::json!(["client_credentials"])
+    );
+
+    for bad in [
+        vec![
+            "--redirect-uri",
+            "https://rp.example/cb",
+            "--subject-type",
+            "secret",
+        ],
+        vec![
+            "--redirect-uri",
+            "https://rp.example/cb",
+            "--response-type",
+            "id_token",
+        ],
+        vec![
+            "--redirect-uri",
+            "https://rp.example/cb",
+            "--userinfo-alg",
+            "HS256",
+        ],
+        vec![
+            "--redirect-uri",
+            "https://rp.example/cb",
+            "--auth-method",
+            "private_key_jwt",
+        ],
+        vec![
+            "--redirect-uri",
+            "https://rp.example/cb",
+            "--jwks-file",
+            "/nonexistent.json",
+        ],
+        vec!["--grant-type", "authorization_code"],
+    ] {
+        let mut a = vec!["admin", "client", "add", "bad"];
+        a.extend(bad.iter().copied());
+        assert!(!d.cli(&a).status.success(), "{bad:?}");
+    }
+    let show = d.cli(&["admin", "client", "show", "bad"]);
+    assert!(!show.status.success());
+}

@@ -7,6 +7,7 @@ mod cli;
 mod login;
 mod oidc;
 mod oidc_peer;
+mod registration;
 mod saml;
 mod saml_peers;
 mod server;
