@@ -1066,6 +1066,106 @@ async fn oidc_code_flow_through_the_real_login_pages() {
     op.stop().await;
 }
 
+/// Follows an authorization through the real login pages (password, then the SMS code) and
+/// returns the client's callback query.
+async fn through_the_login_pages(op: &Op, authorize: &str) -> HashMap<String, String> {
+    let res = op.get(authorize).await;
+    assert_eq!(res.status(), 303);
+    let login = res.headers()["location"].to_str().unwrap().to_owned();
+    assert!(login.starts_with("/login?"), "{login}");
+    let html = op.get(&login).await.text().await.unwrap();
+    assert!(
+        html.contains("current-password"),
+        "the password is asked again"
+    );
+    let csrf = hidden_value(&html, "csrf").unwrap();
+    let post = |path: &str, fields: Vec<(&str, String)>| {
+        op.http
+            .post(format!("{}{path}", op.base))
+            .form(&fields)
+            .send()
+    };
+    let res = post(
+        "/login",
+        vec![
+            ("csrf", csrf.clone()),
+            ("identifier", "12345678Z".into()),
+            ("password", PASSWORD.into()),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.headers()["location"], "/login/code");
+    let code = op._d.last_sms_code("+34600111222");
+    let res = post("/login/code", vec![("csrf", csrf), ("code", code)])
+        .await
+        .unwrap();
+    let resume = res.headers()["location"].to_str().unwrap().to_owned();
+    assert!(resume.starts_with("/oidc/authorize/resume"), "{resume}");
+    let res = op.get(&resume).await;
+    assert_eq!(res.status(), 303);
+    query_of(res.headers()["location"].to_str().unwrap())
+}
+
+/// The ID token claims for a callback's code.
+async fn claims_for(op: &Op, q: &HashMap<String, String>) -> Value {
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", q["code"].as_str()),
+        ("redirect_uri", CB),
+    ];
+    let (status, body, _) = op.token("sede", Some(&op.secret), &form).await;
+    assert_eq!(status, 200, "{body}");
+    verify_id_token(op, "sede", body["id_token"].as_str().unwrap(), None).await
+}
+
+/// `oidcc-prompt-login` and `oidcc-max-age-1` walked in full: with a live session, `prompt=login`
+/// and an exceeded `max_age` send the citizen through the login pages again (password and SMS
+/// code), and the new ID token's `auth_time` is later; `max_age=10000` answers silently with the
+/// same `auth_time`.
+#[tokio::test]
+async fn oidc_prompt_login_and_max_age_walk_the_login_pages_again() {
+    let op = op().await;
+    let first = through_the_login_pages(&op, &authorize_path("sede", &[("state", "a")])).await;
+    assert_eq!(first["state"], "a");
+    let t1 = claims_for(&op, &first).await;
+    // auth_time has a one-second resolution.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let again = through_the_login_pages(
+        &op,
+        &authorize_path("sede", &[("state", "b"), ("prompt", "login")]),
+    )
+    .await;
+    assert_eq!(again["state"], "b");
+    let t2 = claims_for(&op, &again).await;
+    assert_eq!(t2["sub"], t1["sub"]);
+    assert!(
+        t2["auth_time"].as_i64().unwrap() > t1["auth_time"].as_i64().unwrap(),
+        "{t1} {t2}"
+    );
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let old = through_the_login_pages(
+        &op,
+        &authorize_path("sede", &[("state", "c"), ("max_age", "1")]),
+    )
+    .await;
+    let t3 = claims_for(&op, &old).await;
+    assert!(t3["auth_time"].as_i64().unwrap() > t2["auth_time"].as_i64().unwrap());
+    // A generous max_age needs no login: straight back with the same auth_time.
+    let res = op
+        .get(&authorize_path(
+            "sede",
+            &[("state", "d"), ("max_age", "10000")],
+        ))
+        .await;
+    assert_eq!(res.status(), 303);
+    let q = query_of(res.headers()["location"].to_str().unwrap());
+    assert_eq!(q["state"], "d");
+    let t4 = claims_for(&op, &q).await;
+    assert_eq!(t4["auth_time"], t3["auth_time"]);
+    op.stop().await;
+}
+
 fn rsa_jwk(key: &openssl::rsa::Rsa<openssl::pkey::Private>, kid: &str) -> Value {
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     serde_json::json!({
