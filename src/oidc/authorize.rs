@@ -285,23 +285,27 @@ async fn consent_needed(
     req: &AuthzRequest,
     signed: &SignedIn,
 ) -> Result<bool, crate::store::StoreError> {
-    if req.prompt_consent {
-        return Ok(true);
-    }
-    if client.settings.skip_consent {
-        return Ok(false);
+    let skip = client.settings.skip_consent;
+    if req.prompt_consent || skip {
+        return Ok(must_ask(req.prompt_consent, skip, None, &req.scope));
     }
     let given = state
         .engine
         .store
         .consent(signed.citizen.id, client.id())
         .await?;
-    Ok(!consent_covers(given.as_ref(), &req.scope))
+    Ok(must_ask(false, false, given.as_ref(), &req.scope))
 }
 
-/// Whether a consent given before covers the scopes asked for.
-fn consent_covers(given: Option<&crate::store::consents::Consent>, scope: &str) -> bool {
-    given.is_some_and(|c| c.covers(scope))
+/// The consent rule: `prompt=consent` always asks; a client that skips consent never needs
+/// it otherwise; any other needs a consent given before that covers every scope asked for.
+fn must_ask(
+    prompt_consent: bool,
+    skip_consent: bool,
+    given: Option<&crate::store::consents::Consent>,
+    scope: &str,
+) -> bool {
+    prompt_consent || !(skip_consent || given.is_some_and(|c| c.covers(scope)))
 }
 
 /// Keeps the request pending for the session's citizen and sends the browser to the
@@ -321,6 +325,12 @@ async fn send_to_consent(
             Err(e) => return unavailable(parts, e),
         },
     };
+    // The page in the language the client asked for, as the login page.
+    let lang = req
+        .ui_locale
+        .as_ref()
+        .map(|l| format!("&lang={l}"))
+        .unwrap_or_default();
     let pending = Pending {
         request: req,
         created_at,
@@ -342,7 +352,7 @@ async fn send_to_consent(
     {
         return unavailable(parts, e);
     }
-    crate::web::pages::see_other(&format!("{CONSENT_PAGE}?id={id}"))
+    crate::web::pages::see_other(&format!("{CONSENT_PAGE}?id={id}{lang}"))
 }
 
 /// Whether the hint names the session's citizen: its `sub` compared with the one its own
@@ -624,4 +634,38 @@ fn form_post(action: &str, fields: &[(&str, &str)]) -> Response {
         res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
     }
     res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::must_ask;
+    use crate::core::citizen::CitizenId;
+    use crate::store::consents::Consent;
+
+    fn given(scope: &str) -> Consent {
+        Consent {
+            citizen_id: CitizenId::new(),
+            client_id: "c".into(),
+            scope: scope.into(),
+            granted_at: chrono::Utc::now(),
+        }
+    }
+
+    #[test]
+    fn consent_is_needed_without_a_covering_one_and_always_with_prompt_consent() {
+        let email = given("openid email");
+        // No consent yet: asked, unless the client skips consent.
+        assert!(must_ask(false, false, None, "openid"));
+        assert!(!must_ask(false, true, None, "openid email"));
+        // The same or a smaller set: not asked; a larger one: asked.
+        assert!(!must_ask(false, false, Some(&email), "openid email"));
+        assert!(!must_ask(false, false, Some(&email), "openid"));
+        assert!(must_ask(false, false, Some(&email), "openid email phone"));
+        // prompt=consent asks whatever was given, even of clients that skip consent.
+        assert!(must_ask(true, false, Some(&email), "openid"));
+        assert!(must_ask(true, true, None, "openid"));
+        // The union of the old and the new set then covers both.
+        let union = given(&email.union("openid phone"));
+        assert!(!must_ask(false, false, Some(&union), "openid email phone"));
+    }
 }
