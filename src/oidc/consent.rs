@@ -226,16 +226,16 @@ pub async fn submit(
         scope,
         granted_at: engine.clock.now(),
     };
-    if let Err(e) = engine.store.put_consent(&consent).await {
-        return page_error(&parts, PageError::Unavailable(e.to_string()));
-    }
+    // Audited before it is recorded: a consent never counts without its audit entry.
     let event = engine
         .event(&actor, "oidc.consent.given")
         .citizen(citizen)
         .detail(json!({ "client": client_id, "scope": consent.scope }));
     if let Err(e) = engine.audit(event).await {
-        // The consent is recorded; an unaudited one must not be used.
         tracing::error!(error = %e, "consent: could not audit");
+        return page_error(&parts, PageError::Unavailable(e.to_string()));
+    }
+    if let Err(e) = engine.store.put_consent(&consent).await {
         return page_error(&parts, PageError::Unavailable(e.to_string()));
     }
     authorize::proceed(&state, &parts, form.id, pending, Some(citizen)).await
