@@ -2472,3 +2472,65 @@ async fn oidc_consent_page_once_per_scope_set_with_prompt_consent_and_denial() {
     );
     op.stop().await;
 }
+
+#[tokio::test]
+async fn oidc_consent_after_a_login_for_the_request_does_not_ask_to_log_in_again() {
+    use pasarela::oidc::client::{GrantType, NewClient};
+    let op = op().await;
+    let (rp, _) = NewClient {
+        id: "dyn".into(),
+        display_name: "Servei".into(),
+        redirect_uris: vec![CB.into()],
+        grant_types: vec![GrantType::AuthorizationCode],
+        ..Default::default()
+    }
+    .build()
+    .unwrap();
+    op.server
+        .state
+        .engine
+        .store
+        .put_relying_party(&rp)
+        .await
+        .unwrap();
+    // prompt=login: to the login page first, then back for consent.
+    let res = op
+        .get(&authorize_scoped(
+            "dyn",
+            "openid email",
+            &[
+                ("prompt", "login"),
+                ("state", "fp"),
+                ("response_mode", "form_post"),
+                ("ui_locales", "ca"),
+            ],
+        ))
+        .await;
+    let (login, q) = answer_of(res).await;
+    assert!(login);
+    let resume = q["continue"].clone();
+    let pending = query_of(&format!("http://x{resume}"))["id"].clone();
+    op.sign_in(LevelOfAssurance::Substantial).await;
+    let res = op.get(&resume).await;
+    assert_eq!(res.status(), 303);
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(location, format!("/oidc/consent?id={pending}&lang=ca"));
+    let page = op.get(&location).await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("<li>La vostra adreça de correu electrònic</li>"));
+    assert!(!html.contains("<img"), "no logo registered");
+    assert!(
+        !html.contains("client-links"),
+        "no policy or terms registered"
+    );
+    let csrf = hidden_value(&html, "csrf").unwrap();
+    // The login was for this request, so it still counts as fresh: the answer, not a login.
+    let res = consent_post(&op, &pending, &csrf, "accept").await;
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    assert!(hidden_value(&html, "code").is_some(), "{html}");
+    assert_eq!(hidden_value(&html, "state").as_deref(), Some("fp"));
+    assert_eq!(hidden_value(&html, "iss").as_deref(), Some(ISSUER));
+    op.stop().await;
+}
