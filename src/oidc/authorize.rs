@@ -9,6 +9,7 @@ use super::grants;
 use super::request::{self, AuthzRequest, Params, Rejection, ReplyTo, ResponseMode, ResponseType};
 use super::{id_token, scopes};
 use crate::core::CoreError;
+use crate::core::citizen::CitizenId;
 use crate::store::oidc_tokens::GrantFacts;
 use crate::web::AppState;
 use crate::web::auth::{self, SignedIn};
@@ -23,17 +24,20 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// Prefix of pending requests in the ephemeral store.
-const PENDING: &str = "oidc:pending:";
+pub(super) const PENDING: &str = "oidc:pending:";
 
-/// A request waiting for the citizen to log in.
+/// A request waiting for the citizen to log in (or to consent).
 #[derive(Debug, Serialize, Deserialize)]
-struct Pending {
-    request: AuthzRequest,
-    created_at: DateTime<Utc>,
+pub(super) struct Pending {
+    pub(super) request: AuthzRequest,
+    pub(super) created_at: DateTime<Utc>,
     /// Trips to the login page so far; a login page that keeps sending the browser back
     /// without a fresh authentication must not make an endless loop.
     #[serde(default)]
     rounds: u8,
+    /// The citizen asked to consent on the consent page: only their session may answer it.
+    #[serde(default)]
+    pub(super) consent_for: Option<CitizenId>,
 }
 
 /// Trips to the login page before the request is answered `access_denied`.
@@ -44,6 +48,8 @@ struct Resumed {
     id: String,
     created_at: DateTime<Utc>,
     rounds: u8,
+    /// The citizen who has just consented to this very request on the consent page.
+    consented_by: Option<CitizenId>,
 }
 
 /// `GET /oidc/authorize`
@@ -134,25 +140,39 @@ pub async fn resume(
     let Some(pending) = pending else {
         return displayed(&parts, "oidc-error-expired");
     };
+    proceed(&state, &parts, q.id, pending, None).await
+}
+
+/// Takes up a pending request again (back from the login page, or consented to); the
+/// pending request is spent unless the citizen is sent to log in or consent once more.
+pub(super) async fn proceed(
+    state: &AppState,
+    parts: &Parts,
+    id: String,
+    pending: Pending,
+    consented_by: Option<CitizenId>,
+) -> Response {
+    let key = format!("{PENDING}{id}");
     if pending.rounds >= MAX_ROUNDS {
         let _ = state.engine.ephemeral.delete(&key).await;
         let e = AuthzError::new("access_denied", "the login did not complete");
-        return error_reply(&state, &pending.request.reply, &e);
+        return error_reply(state, &pending.request.reply, &e);
     }
-    let client = match grants::client(&state, &pending.request.client_id).await {
+    let client = match grants::client(state, &pending.request.client_id).await {
         Ok(Some(c)) => c,
-        Ok(None) => return displayed(&parts, "oidc-error-client"),
-        Err(e) => return unavailable(&parts, e),
+        Ok(None) => return displayed(parts, "oidc-error-client"),
+        Err(e) => return unavailable(parts, e),
     };
     let res = decide(
-        &state,
-        &parts,
+        state,
+        parts,
         &client,
         pending.request,
         Some(Resumed {
-            id: q.id.clone(),
+            id,
             created_at: pending.created_at,
             rounds: pending.rounds,
+            consented_by,
         }),
     )
     .await;
@@ -161,7 +181,7 @@ pub async fn resume(
             .headers()
             .get(header::LOCATION)
             .and_then(|l| l.to_str().ok())
-            .is_some_and(|l| l.starts_with("/login"))
+            .is_some_and(|l| l.starts_with("/login") || l.starts_with(CONSENT_PAGE))
     {
         // Answered (code or error): the pending request is spent.
         let _ = state.engine.ephemeral.delete(&key).await;
@@ -209,7 +229,29 @@ async fn decide(
             if s.session.level >= req.required_level
                 || (s.session.level >= floor && (fresh(s) || req.prompt_none)) =>
         {
-            answer(state, client, &req, s).await
+            let consented = resumed
+                .as_ref()
+                .is_some_and(|r| r.consented_by == Some(s.citizen.id));
+            if consented {
+                return answer(state, client, &req, s).await;
+            }
+            match consent_needed(state, client, &req, s).await {
+                Ok(false) => answer(state, client, &req, s).await,
+                Ok(true) if req.prompt_none => error_reply(
+                    state,
+                    &req.reply,
+                    &AuthzError::new("consent_required", "the citizen must consent"),
+                ),
+                Ok(true) => send_to_consent(state, parts, req, s, resumed).await,
+                Err(e) => {
+                    tracing::error!(error = %e, "authorization: consent lookup failed");
+                    error_reply(
+                        state,
+                        &req.reply,
+                        &AuthzError::new("server_error", "consent could not be checked"),
+                    )
+                }
+            }
         }
         Some(s) if fresh(s) => {
             audit_unmet(state, client, s).await;
@@ -229,6 +271,88 @@ async fn decide(
         ),
         _ => send_to_login(state, parts, req, resumed).await,
     }
+}
+
+/// The consent page, with `?id=` of the pending request.
+pub(super) const CONSENT_PAGE: &str = "/oidc/consent";
+
+/// Whether the citizen must see the consent page before this request is answered: always
+/// with `prompt=consent`; otherwise only for clients that do not skip consent and for a
+/// scope set not covered by the consent given before.
+async fn consent_needed(
+    state: &AppState,
+    client: &OidcClient,
+    req: &AuthzRequest,
+    signed: &SignedIn,
+) -> Result<bool, crate::store::StoreError> {
+    let skip = client.settings.skip_consent;
+    if req.prompt_consent || skip {
+        return Ok(must_ask(req.prompt_consent, skip, None, &req.scope));
+    }
+    let given = state
+        .engine
+        .store
+        .consent(signed.citizen.id, client.id())
+        .await?;
+    Ok(must_ask(false, false, given.as_ref(), &req.scope))
+}
+
+/// The consent rule: `prompt=consent` always asks; a client that skips consent never needs
+/// it otherwise; any other needs a consent given before that covers every scope asked for.
+fn must_ask(
+    prompt_consent: bool,
+    skip_consent: bool,
+    given: Option<&crate::store::consents::Consent>,
+    scope: &str,
+) -> bool {
+    prompt_consent || !(skip_consent || given.is_some_and(|c| c.covers(scope)))
+}
+
+/// Keeps the request pending for the session's citizen and sends the browser to the
+/// consent page. After a login for this request, its creation time is kept so that the
+/// session still counts as fresh when the consent comes back.
+async fn send_to_consent(
+    state: &AppState,
+    parts: &Parts,
+    req: AuthzRequest,
+    signed: &SignedIn,
+    resumed: Option<Resumed>,
+) -> Response {
+    let (id, created_at, rounds) = match resumed {
+        Some(r) => (r.id, r.created_at, r.rounds),
+        None => match crate::core::random::token(24) {
+            Ok(id) => (id, state.engine.clock.now(), 0),
+            Err(e) => return unavailable(parts, e),
+        },
+    };
+    // The page in the language the client asked for, as the login page.
+    let lang = req
+        .ui_locale
+        .as_ref()
+        .map(|l| format!("&lang={l}"))
+        .unwrap_or_default();
+    let pending = Pending {
+        request: req,
+        created_at,
+        rounds,
+        consent_for: Some(signed.citizen.id),
+    };
+    let Ok(bytes) = serde_json::to_vec(&pending) else {
+        return unavailable(parts, "pending request not serialisable");
+    };
+    if let Err(e) = state
+        .engine
+        .ephemeral
+        .put(
+            &format!("{PENDING}{id}"),
+            &bytes,
+            state.config.oidc.pending_ttl(),
+        )
+        .await
+    {
+        return unavailable(parts, e);
+    }
+    crate::web::pages::see_other(&format!("{CONSENT_PAGE}?id={id}{lang}"))
 }
 
 /// Whether the hint names the session's citizen: its `sub` compared with the one its own
@@ -289,6 +413,7 @@ async fn send_to_login(
         request: req,
         created_at: state.engine.clock.now(),
         rounds,
+        consent_for: None,
     };
     let Ok(bytes) = serde_json::to_vec(&pending) else {
         return unavailable(parts, "pending request not serialisable");
@@ -509,4 +634,38 @@ fn form_post(action: &str, fields: &[(&str, &str)]) -> Response {
         res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
     }
     res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::must_ask;
+    use crate::core::citizen::CitizenId;
+    use crate::store::consents::Consent;
+
+    fn given(scope: &str) -> Consent {
+        Consent {
+            citizen_id: CitizenId::new(),
+            client_id: "c".into(),
+            scope: scope.into(),
+            granted_at: chrono::Utc::now(),
+        }
+    }
+
+    #[test]
+    fn consent_is_needed_without_a_covering_one_and_always_with_prompt_consent() {
+        let email = given("openid email");
+        // No consent yet: asked, unless the client skips consent.
+        assert!(must_ask(false, false, None, "openid"));
+        assert!(!must_ask(false, true, None, "openid email"));
+        // The same or a smaller set: not asked; a larger one: asked.
+        assert!(!must_ask(false, false, Some(&email), "openid email"));
+        assert!(!must_ask(false, false, Some(&email), "openid"));
+        assert!(must_ask(false, false, Some(&email), "openid email phone"));
+        // prompt=consent asks whatever was given, even of clients that skip consent.
+        assert!(must_ask(true, false, Some(&email), "openid"));
+        assert!(must_ask(true, true, None, "openid"));
+        // The union of the old and the new set then covers both.
+        let union = given(&email.union("openid phone"));
+        assert!(!must_ask(false, false, Some(&union), "openid email phone"));
+    }
 }

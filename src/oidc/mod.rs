@@ -5,6 +5,7 @@
 //! Endpoints (all under the issuer):
 //! - `GET /.well-known/openid-configuration`, `GET /oidc/jwks`
 //! - `GET|POST /oidc/authorize` (and `GET /oidc/authorize/resume` after the login page)
+//! - `GET|POST /oidc/consent` (the consent page)
 //! - `POST /oidc/token`, `POST /oidc/introspect`, `POST /oidc/revoke`
 //! - `GET|POST /oidc/userinfo`
 //! - `GET|POST /oidc/logout`
@@ -16,6 +17,7 @@ pub mod client;
 pub mod client_auth;
 pub mod client_keys;
 pub mod config;
+pub mod consent;
 pub mod discovery;
 pub mod error;
 pub mod frontchannel;
@@ -47,6 +49,7 @@ pub fn routes() -> Router<AppState> {
         .route("/oidc/jwks", get(discovery::jwks))
         .route("/oidc/authorize", get(authorize::get).post(authorize::post))
         .route("/oidc/authorize/resume", get(authorize::resume))
+        .route("/oidc/consent", get(consent::show).post(consent::submit))
         .route("/oidc/token", axum::routing::post(token::token))
         .route(
             "/oidc/introspect",

@@ -96,6 +96,9 @@ pub struct AuthzRequest {
     pub prompt_none: bool,
     /// `prompt=login`.
     pub prompt_login: bool,
+    /// `prompt=consent`: the consent page is shown even when consent was given before.
+    #[serde(default)]
+    pub prompt_consent: bool,
     /// `max_age` in seconds.
     pub max_age: Option<i64>,
     /// `login_hint`, passed to the login page.
@@ -321,6 +324,9 @@ pub fn validate(
         code_challenge,
         prompt_none,
         prompt_login,
+        prompt_consent: params
+            .get("prompt")
+            .is_some_and(|p| p.split(' ').any(|v| v == "consent")),
         max_age,
         login_hint: params.get("login_hint").map(str::to_owned),
         required_level,

@@ -8,6 +8,7 @@
 //! Every method fails closed: a backend error is returned as `Unavailable`, never treated as
 //! "not found" or "allowed".
 
+pub mod consents;
 pub mod credentials;
 pub mod ephemeral;
 pub mod oidc_tokens;
@@ -225,4 +226,16 @@ pub trait Store: SessionStore + CredentialStore + OidcTokenStore + Send + Sync +
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
+
+    /// The citizen's consent to `client_id`, if one was given.
+    async fn consent(
+        &self,
+        citizen: CitizenId,
+        client_id: &str,
+    ) -> Result<Option<consents::Consent>, StoreError>;
+    /// Records a consent, replacing the previous one for (citizen, client). `NotFound` if
+    /// the citizen does not exist.
+    async fn put_consent(&self, consent: &consents::Consent) -> Result<(), StoreError>;
+    /// Removes every consent of the citizen; how many there were.
+    async fn delete_consents(&self, citizen: CitizenId) -> Result<u64, StoreError>;
 }

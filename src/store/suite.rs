@@ -6,6 +6,7 @@
 
 mod audit;
 mod codes;
+mod consents;
 mod credentials;
 mod keys;
 mod oidc_tokens;
@@ -32,6 +33,7 @@ pub async fn run(store: Arc<dyn Store>) {
     sessions::sessions(&store).await;
     oidc_tokens::oidc_tokens(&store).await;
     service_tokens::service_tokens(&store).await;
+    consents::consents(&store).await;
 }
 
 /// An instant with microseconds, the precision the store promises to keep.

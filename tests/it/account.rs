@@ -501,6 +501,13 @@ async fn sessions_list_end_one_and_all_others() {
 #[tokio::test]
 async fn deregistration_walk() {
     let s = signed_in().await;
+    let consent = pasarela::store::consents::Consent {
+        citizen_id: s.citizen.id,
+        client_id: "tramites".into(),
+        scope: "openid email".into(),
+        granted_at: chrono::Utc::now(),
+    };
+    s.engine().store.put_consent(&consent).await.unwrap();
     let (_, other_cookie) = s.other_session("Other browser").await;
     let form = s.browser.get("/account/deregister").await;
     assert!(form.body.contains("type=\"checkbox\""));
@@ -543,6 +550,15 @@ async fn deregistration_walk() {
         .await
         .unwrap();
     assert!(live.is_empty(), "every session ended");
+    assert_eq!(
+        s.engine()
+            .store
+            .consent(s.citizen.id, "tramites")
+            .await
+            .unwrap(),
+        None,
+        "the consents given to OIDC clients are gone"
+    );
     // Neither the old cookie nor the other browser's gets in any more.
     for cookie in [&s.cookie, &other_cookie] {
         s.plant(cookie);

@@ -152,6 +152,7 @@ async fn oidc_peer_openid_client_code_flow_refresh_userinfo_and_logout() {
         "client",
         "add",
         CLIENT,
+        "--skip-consent",
         "--redirect-uri",
         CB,
         "--post-logout-redirect-uri",

@@ -354,6 +354,8 @@ impl Engine {
         self.store
             .delete_activation_code(citizen_id, PURPOSE_ACTIVATION)
             .await?;
+        // Consents given to OIDC clients go with the account.
+        self.store.delete_consents(citizen_id).await?;
         let notified = self
             .send_notice(&citizen, Notice::Deregistered, notice)
             .await;

@@ -157,6 +157,19 @@ impl Store for FakeStore {
     async fn revoke_service_token(&self, _: &str, _: DateTime<Utc>) -> Result<bool, StoreError> {
         Err(outside_the_fake())
     }
+    async fn consent(
+        &self,
+        _: CitizenId,
+        _: &str,
+    ) -> Result<Option<crate::store::consents::Consent>, StoreError> {
+        Err(outside_the_fake())
+    }
+    async fn put_consent(&self, _: &crate::store::consents::Consent) -> Result<(), StoreError> {
+        Err(outside_the_fake())
+    }
+    async fn delete_consents(&self, _: CitizenId) -> Result<u64, StoreError> {
+        Err(outside_the_fake())
+    }
 }
 
 /// Credentials are no concern of the key ring.

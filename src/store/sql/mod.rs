@@ -12,6 +12,7 @@
 mod audit;
 mod citizens;
 mod codes;
+mod consents;
 mod credentials;
 mod keys;
 mod oidc_tokens;
@@ -340,5 +341,24 @@ impl Store for SqlStore {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         service_tokens::revoke(&self.pool, token_hash, now).await
+    }
+
+    async fn consent(
+        &self,
+        citizen: CitizenId,
+        client_id: &str,
+    ) -> Result<Option<crate::store::consents::Consent>, StoreError> {
+        consents::get(&self.pool, citizen, client_id).await
+    }
+
+    async fn put_consent(
+        &self,
+        consent: &crate::store::consents::Consent,
+    ) -> Result<(), StoreError> {
+        consents::put(&self.pool, consent).await
+    }
+
+    async fn delete_consents(&self, citizen: CitizenId) -> Result<u64, StoreError> {
+        consents::delete_all(&self.pool, citizen).await
     }
 }
