@@ -85,6 +85,20 @@ async fn authorize(state: AppState, parts: Parts, pairs: Vec<(String, String)>) 
         Ok(None) => return displayed(&parts, "oidc-error-client"),
         Err(e) => return unavailable(&parts, e),
     };
+    // A pushed request (RFC 9126) stands for the whole request: used once, by its client.
+    if let Some(uri) = params.get("request_uri")
+        && uri.starts_with(super::par::URN_PREFIX)
+    {
+        return match super::par::take(&state, client.id(), uri).await {
+            Ok(req) => decide(&state, &parts, &client, req, None).await,
+            Err(super::par::Unusable::Unavailable(e)) => unavailable(&parts, e),
+            Err(super::par::Unusable::Invalid(e)) => match request::trusted_reply(&client, &params)
+            {
+                Ok(reply) | Err(Rejection::Redirected(reply, _)) => error_reply(&state, &reply, &e),
+                Err(Rejection::Displayed(key)) => displayed(&parts, key),
+            },
+        };
+    }
     // A request object's parameters take precedence; its errors go back to the client when
     // the query names a registered redirect URI.
     let now = state.engine.clock.now().timestamp();
@@ -98,20 +112,29 @@ async fn authorize(state: AppState, parts: Parts, pairs: Vec<(String, String)>) 
             };
         }
     };
-    let checked = request::trusted_reply(&client, &params)
-        .and_then(|reply| request::validate(&client, &params, reply, &state.engine.vocabulary))
-        .and_then(|mut req| {
-            match request::hinted(&params, &state.keys, &state.issuer) {
-                Ok(hint) => req.hint = hint,
-                Err(e) => return Err(Rejection::Redirected(req.reply, e)),
-            }
-            Ok(req)
-        });
-    match checked {
+    match checked_request(&state, &client, &params) {
         Ok(req) => decide(&state, &parts, &client, req, None).await,
         Err(Rejection::Displayed(key)) => displayed(&parts, key),
         Err(Rejection::Redirected(reply, e)) => error_reply(&state, &reply, &e),
     }
+}
+
+/// The client, the redirect URI, then everything else (the `id_token_hint` included): the
+/// validation of the authorization endpoint, which pushed requests (PAR) go through too.
+pub(crate) fn checked_request(
+    state: &AppState,
+    client: &OidcClient,
+    params: &Params,
+) -> Result<AuthzRequest, Rejection> {
+    request::trusted_reply(client, params)
+        .and_then(|reply| request::validate(client, params, reply, &state.engine.vocabulary))
+        .and_then(|mut req| {
+            match request::hinted(params, &state.keys, &state.issuer) {
+                Ok(hint) => req.hint = hint,
+                Err(e) => return Err(Rejection::Redirected(req.reply, e)),
+            }
+            Ok(req)
+        })
 }
 
 #[derive(Deserialize)]

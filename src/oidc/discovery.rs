@@ -45,6 +45,10 @@ pub struct ExtraMetadata {
     pub revocation_endpoint: String,
     /// How clients authenticate there.
     pub revocation_endpoint_auth_methods_supported: Vec<String>,
+    /// RFC 9126 pushed authorization requests.
+    pub pushed_authorization_request_endpoint: String,
+    /// Pushing is optional: plain authorization requests are still accepted.
+    pub require_pushed_authorization_requests: bool,
 }
 
 impl AdditionalProviderMetadata for ExtraMetadata {}
@@ -113,6 +117,8 @@ pub fn metadata(issuer: &str, acr_values: &[&str]) -> Result<Metadata, crate::co
                 .iter()
                 .map(|m| m.as_str().to_owned())
                 .collect(),
+            pushed_authorization_request_endpoint: at("/oidc/par"),
+            require_pushed_authorization_requests: false,
         },
     )
     .set_token_endpoint(Some(TokenUrl::new(at("/oidc/token")).map_err(url_error)?))
