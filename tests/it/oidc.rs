@@ -2472,3 +2472,165 @@ async fn oidc_pushed_authorization_requests_expire() {
     assert!(!q.contains_key("code"));
     server.shutdown(Duration::from_secs(1)).await.unwrap();
 }
+
+#[tokio::test]
+async fn oidc_request_uri_is_fetched_verified_and_must_be_registered() {
+    use pasarela::oidc::client::{ClientAuthMethod, GrantType, NewClient};
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let op = op().await;
+    let rp_server = MockServer::start().await;
+    let key = openssl::rsa::Rsa::generate(2048).unwrap();
+    let jwks = serde_json::json!({ "keys": [rsa_jwk(&key, "ro-1")] });
+    let mut secrets = HashMap::new();
+    for (id, uris) in [
+        (
+            "byref",
+            vec![format!("{}/r.jwt#registered", rp_server.uri())],
+        ),
+        ("anyref", Vec::new()),
+    ] {
+        let (rp, secret) = NewClient {
+            id: id.into(),
+            display_name: id.into(),
+            redirect_uris: vec![CB.into()],
+            grant_types: vec![GrantType::AuthorizationCode],
+            auth_method: ClientAuthMethod::ClientSecretBasic,
+            id_token_alg: pasarela::core::keys::JwsAlg::RS256,
+            min_level: LevelOfAssurance::Low,
+            skip_consent: true,
+            jwks: Some(jwks.clone()),
+            request_object_signing_alg: Some("RS256".into()),
+            request_uris: uris,
+            ..Default::default()
+        }
+        .build()
+        .unwrap();
+        op.server
+            .state
+            .engine
+            .store
+            .put_relying_party(&rp)
+            .await
+            .unwrap();
+        secrets.insert(id, secret.unwrap());
+    }
+    let signed = |client: &str, state: &str, nonce: &str| {
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+        header.kid = Some("ro-1".into());
+        let claims = serde_json::json!({
+            "iss": client, "aud": ISSUER, "client_id": client,
+            "response_type": "code", "scope": "openid email", "redirect_uri": CB,
+            "state": state, "nonce": nonce,
+            "exp": chrono::Utc::now().timestamp() + 300,
+        });
+        jsonwebtoken::encode(
+            &header,
+            &claims,
+            &jsonwebtoken::EncodingKey::from_rsa_der(&key.private_key_to_der().unwrap()),
+        )
+        .unwrap()
+    };
+    let serve = |at: &str, body: String, hits: u64| {
+        Mock::given(method("GET"))
+            .and(path(at.to_owned()))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .insert_header("content-type", "application/oauth-authz-req+jwt")
+                    .set_body_string(body),
+            )
+            .expect(hits)
+    };
+    serve("/r.jwt", signed("byref", "from-uri", "n-uri"), 1)
+        .mount(&rp_server)
+        .await;
+    // Never fetched: byref did not register it.
+    serve("/other.jwt", signed("byref", "evil", "n-evil"), 0)
+        .mount(&rp_server)
+        .await;
+    serve("/any.jwt", signed("anyref", "from-any", "n-any"), 1)
+        .mount(&rp_server)
+        .await;
+    // A tampered object: anyref's signature over other claims.
+    let good = signed("anyref", "t", "n-t");
+    let parts: Vec<&str> = good.split('.').collect();
+    let forged = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(
+        serde_json::json!({
+            "iss": "anyref", "aud": ISSUER, "client_id": "anyref", "scope": "openid",
+            "redirect_uri": CB, "state": "forged",
+        })
+        .to_string(),
+    );
+    serve(
+        "/forged.jwt",
+        format!("{}.{forged}.{}", parts[0], parts[2]),
+        1,
+    )
+    .mount(&rp_server)
+    .await;
+    op.sign_in(LevelOfAssurance::Substantial).await;
+    let by_ref = |client: &str, uri: &str| {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        q.append_pair("client_id", client);
+        q.append_pair("response_type", "code");
+        q.append_pair("scope", "openid");
+        q.append_pair("state", "from-query");
+        q.append_pair("request_uri", uri);
+        format!("/oidc/authorize?{}", q.finish())
+    };
+    let mock = rp_server.uri();
+    // Registered (compared without the fragment), fetched, verified with the client's keys:
+    // the object's parameters win.
+    let (login, q) = answer_of(
+        op.get(&by_ref("byref", &format!("{mock}/r.jwt#another")))
+            .await,
+    )
+    .await;
+    assert!(!login);
+    assert_eq!(q["state"], "from-uri");
+    let (status, body, _) = op
+        .token(
+            "byref",
+            Some(&secrets["byref"]),
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", q["code"].as_str()),
+                ("redirect_uri", CB),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    verify_id_token(
+        &op,
+        "byref",
+        body["id_token"].as_str().unwrap(),
+        Some("n-uri"),
+    )
+    .await;
+    // Not registered: refused before any fetch, back to the client with the query's state.
+    let (login, q) = answer_of(op.get(&by_ref("byref", &format!("{mock}/other.jwt"))).await).await;
+    assert!(!login);
+    assert_eq!(q["error"], "invalid_request_uri");
+    assert_eq!(q["state"], "from-query");
+    assert!(!q.contains_key("code"));
+    // A client that registered no request_uris may use any fetchable one.
+    let (_, q) = answer_of(op.get(&by_ref("anyref", &format!("{mock}/any.jwt"))).await).await;
+    assert_eq!(q["state"], "from-any");
+    assert!(q.contains_key("code"));
+    // A tampered object, or one that is not there: refused.
+    let (_, q) = answer_of(
+        op.get(&by_ref("anyref", &format!("{mock}/forged.jwt")))
+            .await,
+    )
+    .await;
+    assert_eq!(q["error"], "invalid_request_object");
+    assert!(!q.contains_key("code"));
+    let (_, q) = answer_of(
+        op.get(&by_ref("anyref", &format!("{mock}/missing.jwt")))
+            .await,
+    )
+    .await;
+    assert_eq!(q["error"], "invalid_request_uri");
+    rp_server.verify().await;
+    op.stop().await;
+}
