@@ -432,9 +432,21 @@ impl NewClient {
         if let Some(uri) = &self.backchannel_logout_uri {
             check_registered_uri(uri, "back-channel logout URI")?;
         }
-        if !service_only && !self.grant_types.contains(&GrantType::AuthorizationCode) {
+        // Implicit-only clients (OIDC Core §3.2: `id_token`, `id_token token`) get no code.
+        let implicit_only = self.grant_types == [GrantType::Implicit];
+        if !service_only
+            && !implicit_only
+            && !self.grant_types.contains(&GrantType::AuthorizationCode)
+        {
             return Err(CoreError::Invalid(
-                "the authorization_code grant is required (or client_credentials alone)".into(),
+                "the authorization_code grant is required (or client_credentials alone, or \
+                 implicit alone)"
+                    .into(),
+            ));
+        }
+        if implicit_only && self.response_types.is_empty() {
+            return Err(CoreError::Invalid(
+                "an implicit-only client needs its response types (id_token, …)".into(),
             ));
         }
         let response_types = if self.response_types.is_empty() {
@@ -451,6 +463,13 @@ impl NewClient {
             if t != "code" && !self.grant_types.contains(&GrantType::Implicit) {
                 return Err(CoreError::Invalid(format!(
                     "response type '{t}' needs the implicit grant"
+                )));
+            }
+            if t.split(' ').any(|w| w == "code")
+                && !self.grant_types.contains(&GrantType::AuthorizationCode)
+            {
+                return Err(CoreError::Invalid(format!(
+                    "response type '{t}' needs the authorization_code grant"
                 )));
             }
         }
@@ -607,6 +626,28 @@ mod tests {
         assert!(!client.has_redirect_uri("https://rp.example/cb?x=1&y=2"));
         assert!(client.has_post_logout_redirect_uri("https://rp.example/bye"));
         assert_eq!(client.settings.id_token_signed_response_alg, JwsAlg::ES256);
+    }
+
+    #[test]
+    fn implicit_only_clients_get_no_code() {
+        let implicit = |response_types: &[&str]| NewClient {
+            grant_types: vec![GrantType::Implicit],
+            response_types: response_types.iter().map(|t| (*t).to_owned()).collect(),
+            ..new_client(ClientAuthMethod::ClientSecretBasic)
+        };
+        let (rp, _) = implicit(&["id_token"]).build().unwrap();
+        let client = OidcClient::from_relying_party(rp).unwrap().unwrap();
+        assert!(client.allows_response_type("id_token"));
+        assert!(!client.allows_response_type("code"));
+        assert!(!client.allows_grant(GrantType::AuthorizationCode));
+        // No code response type for it, and none by default.
+        for bad in [&["code"][..], &["id_token", "code id_token"], &[]] {
+            assert!(implicit(bad).build().is_err(), "{bad:?}");
+        }
+        // Implicit beside other grants still needs the code grant.
+        let mut mixed = implicit(&["id_token"]);
+        mixed.grant_types.push(GrantType::RefreshToken);
+        assert!(mixed.build().is_err());
     }
 
     #[test]

@@ -288,7 +288,7 @@ pub fn validate(
             "the openid scope is required",
         )));
     }
-    let code_challenge = pkce(client, params).map_err(fail)?;
+    let code_challenge = pkce(client, params, response_type.has_code()).map_err(fail)?;
     let (prompt_none, prompt_login) = prompt(params).map_err(fail)?;
     let asked = claims_param(params.get("claims"), vocabulary).map_err(fail)?;
     let max_age = match params.get("max_age") {
@@ -408,11 +408,20 @@ fn claims_param(
     Ok(asked)
 }
 
-fn pkce(client: &OidcClient, params: &Params) -> Result<Option<String>, AuthzError> {
+/// The PKCE challenge; public clients must send one whenever a code is issued (without a
+/// code there is nothing to bind it to).
+fn pkce(
+    client: &OidcClient,
+    params: &Params,
+    with_code: bool,
+) -> Result<Option<String>, AuthzError> {
     let challenge = params.get("code_challenge");
     match (challenge, params.get("code_challenge_method")) {
         (None, Some(_)) => Err(AuthzError::invalid_request("code_challenge missing")),
-        (None, None) if client.settings.token_endpoint_auth_method == ClientAuthMethod::None => {
+        (None, None)
+            if with_code
+                && client.settings.token_endpoint_auth_method == ClientAuthMethod::None =>
+        {
             Err(AuthzError::invalid_request(
                 "PKCE (code_challenge with S256) is required for public clients",
             ))
@@ -869,6 +878,28 @@ mod tests {
         )
         .unwrap();
         assert_eq!(r.response_type, ResponseType::Code);
+        // A public implicit-only client: no code, so no PKCE to ask for.
+        let (rp, _) = NewClient {
+            id: "pub-implicit".into(),
+            redirect_uris: vec!["https://rp/cb".into()],
+            grant_types: vec![GrantType::Implicit],
+            auth_method: ClientAuthMethod::None,
+            min_level: LevelOfAssurance::Low,
+            response_types: vec!["id_token".into()],
+            ..Default::default()
+        }
+        .build()
+        .unwrap();
+        let public = OidcClient::from_relying_party(rp).unwrap().unwrap();
+        let r = check(&public, &[base("id_token"), vec![("nonce", "n")]].concat()).unwrap();
+        assert_eq!(r.code_challenge, None);
+        assert_eq!(
+            redirected_code(check(
+                &public,
+                &[base("code"), vec![("nonce", "n")]].concat()
+            )),
+            "unauthorized_client"
+        );
         assert_eq!(r.reply.mode, ResponseMode::Fragment);
     }
 }
