@@ -6,7 +6,7 @@
 use super::client::OidcClient;
 use super::error::AuthzError;
 use super::grants;
-use super::request::{self, AuthzRequest, Params, Rejection, ReplyTo, ResponseMode, ResponseType};
+use super::request::{self, AuthzRequest, Params, Rejection, ReplyTo, ResponseMode};
 use super::{id_token, scopes};
 use crate::core::CoreError;
 use crate::store::oidc_tokens::GrantFacts;
@@ -365,17 +365,35 @@ async fn answer(
     } else {
         None
     };
-    let id_token = if req.response_type == ResponseType::Code {
-        None
+    let access = if req.response_type.has_token() {
+        match grants::issue_front_access_token(state, client, req, &signed.session, code.as_deref())
+            .await
+        {
+            Ok(t) => Some(t),
+            Err(e) => return failed("access token", e),
+        }
     } else {
-        match front_id_token(state, client, req, signed, code.as_deref()).await {
+        None
+    };
+    let id_token = if req.response_type.has_id_token() {
+        let at = access.as_ref().map(|(t, _)| t.as_str());
+        match front_id_token(state, client, req, signed, code.as_deref(), at).await {
             Ok(t) => Some(t),
             Err(e) => return failed("ID token", e),
         }
+    } else {
+        None
     };
+    let expires_in = access.as_ref().map(|(_, secs)| secs.to_string());
     let mut params = Vec::new();
     if let Some(c) = &code {
         params.push(("code", c.as_str()));
+    }
+    if let (Some((token, _)), Some(secs)) = (&access, &expires_in) {
+        params.push(("access_token", token.as_str()));
+        params.push(("token_type", "Bearer"));
+        params.push(("expires_in", secs.as_str()));
+        params.push(("scope", req.scope.as_str()));
     }
     if let Some(t) = &id_token {
         params.push(("id_token", t.as_str()));
@@ -388,15 +406,16 @@ async fn answer(
 }
 
 /// The ID token of the authorization endpoint (OIDC Core §3.2.2.10, §3.3.2.11): `c_hash`
-/// beside a code, no `at_hash` (no access token here), the nonce, and the session's facts.
-/// Without a code there is no access token to fetch userinfo with, so the scope's claims go
-/// into it; claims named in the `claims` parameter's `id_token` member always do.
+/// beside a code, `at_hash` beside an access token, the nonce, and the session's facts.
+/// Without a code or an access token there is nothing to fetch userinfo with, so the scope's
+/// claims go into it; claims named in the `claims` parameter's `id_token` member always do.
 async fn front_id_token(
     state: &AppState,
     client: &OidcClient,
     req: &AuthzRequest,
     signed: &SignedIn,
     code: Option<&str>,
+    access_token: Option<&str>,
 ) -> Result<String, CoreError> {
     let session = &signed.session;
     let facts = GrantFacts {
@@ -421,12 +440,12 @@ async fn front_id_token(
         facts: &facts,
         acr: &acr,
         nonce: req.nonce.as_deref(),
-        access_token: None,
+        access_token,
         code,
         now: state.engine.clock.now(),
         ttl: state.config.oidc.id_token_ttl(),
     })?;
-    let mut extra = if code.is_none() {
+    let mut extra = if code.is_none() && access_token.is_none() {
         scopes::userinfo_claims(&signed.citizen, &sub, &req.scope)
     } else {
         serde_json::Map::new()
@@ -441,8 +460,9 @@ async fn front_id_token(
         client.settings.id_token_signed_response_alg,
         &claims,
     )?;
-    if code.is_none() {
-        // issue_code records the client in the session otherwise (for logout).
+    if code.is_none() && access_token.is_none() {
+        // issue_code (or the access token's issue) records the client in the session
+        // otherwise (for logout).
         state
             .engine
             .record_relying_party(&session.id, client.id(), "oidc")

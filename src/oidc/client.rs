@@ -129,7 +129,14 @@ impl SubjectType {
 
 /// Response types a client may be registered for. `code` is the default and the only one
 /// without the implicit grant.
-pub const RESPONSE_TYPES: [&str; 3] = ["code", "id_token", "code id_token"];
+pub const RESPONSE_TYPES: [&str; 6] = [
+    "code",
+    "id_token",
+    "code id_token",
+    "id_token token",
+    "code token",
+    "code id_token token",
+];
 
 fn default_grants() -> Vec<GrantType> {
     vec![GrantType::AuthorizationCode, GrantType::RefreshToken]
@@ -465,7 +472,10 @@ impl NewClient {
                     "response type '{t}' needs the implicit grant"
                 )));
             }
-            if t.split(' ').any(|w| w == "code")
+            // (service clients never come to the authorization endpoint: their default
+            // `code` is moot)
+            if !service_only
+                && t.split(' ').any(|w| w == "code")
                 && !self.grant_types.contains(&GrantType::AuthorizationCode)
             {
                 return Err(CoreError::Invalid(format!(

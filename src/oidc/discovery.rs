@@ -92,6 +92,13 @@ pub fn metadata(issuer: &str, acr_values: &[&str]) -> Result<Metadata, crate::co
             ResponseTypes::new(vec![CoreResponseType::Code]),
             ResponseTypes::new(vec![CoreResponseType::IdToken]),
             ResponseTypes::new(vec![CoreResponseType::Code, CoreResponseType::IdToken]),
+            ResponseTypes::new(vec![CoreResponseType::IdToken, CoreResponseType::Token]),
+            ResponseTypes::new(vec![CoreResponseType::Code, CoreResponseType::Token]),
+            ResponseTypes::new(vec![
+                CoreResponseType::Code,
+                CoreResponseType::IdToken,
+                CoreResponseType::Token,
+            ]),
         ],
         vec![
             CoreSubjectIdentifierType::Public,
@@ -242,7 +249,14 @@ mod tests {
         );
         assert_eq!(
             v["response_types_supported"],
-            serde_json::json!(["code", "id_token", "code id_token"])
+            serde_json::json!([
+                "code",
+                "id_token",
+                "code id_token",
+                "id_token token",
+                "code token",
+                "code id_token token"
+            ])
         );
         assert_eq!(
             v["response_modes_supported"],

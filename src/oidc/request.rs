@@ -35,6 +35,12 @@ pub enum ResponseType {
     IdToken,
     /// `code id_token` (hybrid).
     CodeIdToken,
+    /// `id_token token` (implicit, with an access token).
+    IdTokenToken,
+    /// `code token` (hybrid, an access token without an ID token at the front).
+    CodeToken,
+    /// `code id_token token` (hybrid, everything).
+    CodeIdTokenToken,
 }
 
 impl ResponseType {
@@ -46,6 +52,9 @@ impl ResponseType {
             ["code"] => Some(Self::Code),
             ["id_token"] => Some(Self::IdToken),
             ["code", "id_token"] => Some(Self::CodeIdToken),
+            ["id_token", "token"] => Some(Self::IdTokenToken),
+            ["code", "token"] => Some(Self::CodeToken),
+            ["code", "id_token", "token"] => Some(Self::CodeIdTokenToken),
             _ => None,
         }
     }
@@ -56,12 +65,31 @@ impl ResponseType {
             Self::Code => "code",
             Self::IdToken => "id_token",
             Self::CodeIdToken => "code id_token",
+            Self::IdTokenToken => "id_token token",
+            Self::CodeToken => "code token",
+            Self::CodeIdTokenToken => "code id_token token",
         }
     }
 
     /// Whether a code is returned.
     pub fn has_code(self) -> bool {
-        self != Self::IdToken
+        !matches!(self, Self::IdToken | Self::IdTokenToken)
+    }
+
+    /// Whether an ID token is returned from the authorization endpoint.
+    pub fn has_id_token(self) -> bool {
+        matches!(
+            self,
+            Self::IdToken | Self::CodeIdToken | Self::IdTokenToken | Self::CodeIdTokenToken
+        )
+    }
+
+    /// Whether an access token is returned from the authorization endpoint.
+    pub fn has_token(self) -> bool {
+        matches!(
+            self,
+            Self::IdTokenToken | Self::CodeToken | Self::CodeIdTokenToken
+        )
     }
 }
 
@@ -246,7 +274,7 @@ pub fn validate(
             None => {
                 return Err(fail(AuthzError::new(
                     "unsupported_response_type",
-                    "response_type must be code, id_token or code id_token",
+                    "response_type must be code, id_token, id_token token, code id_token, code token or code id_token token",
                 )));
             }
         },
@@ -272,10 +300,11 @@ pub fn validate(
     if response_type != ResponseType::Code {
         if params.get("response_mode") == Some("query") {
             return Err(fail(AuthzError::invalid_request(
-                "response_mode=query is not allowed when an ID token is returned",
+                "response_mode=query is not allowed when a token is returned",
             )));
         }
-        if params.get("nonce").is_none() {
+        // OIDC Core §3.2.2.1, §3.3.2.11: required whenever an ID token comes from here.
+        if response_type.has_id_token() && params.get("nonce").is_none() {
             return Err(fail(AuthzError::invalid_request(
                 "nonce is required when an ID token is returned",
             )));
@@ -819,8 +848,7 @@ mod tests {
         .unwrap();
         let spa = OidcClient::from_relying_party(rp).unwrap().unwrap();
         let base = |rt: &'static str| vec![("response_type", rt), ("scope", "openid")];
-        let Err(Rejection::Redirected(reply, e)) = check(&code_only, &base("id_token token"))
-        else {
+        let Err(Rejection::Redirected(reply, e)) = check(&code_only, &base("token")) else {
             panic!()
         };
         assert_eq!(e.code, "unsupported_response_type");

@@ -2634,3 +2634,160 @@ async fn oidc_request_uri_is_fetched_verified_and_must_be_registered() {
     rp_server.verify().await;
     op.stop().await;
 }
+
+#[tokio::test]
+async fn oidc_token_response_types_issue_an_access_token_in_the_fragment() {
+    use pasarela::oidc::client::{ClientAuthMethod, GrantType, NewClient};
+    use pasarela::oidc::id_token::at_hash;
+    let op = op().await;
+    let state = op.server.state.clone();
+    let meta: Value = op
+        .get("/.well-known/openid-configuration")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let types = meta["response_types_supported"].as_array().unwrap();
+    for t in ["code", "id_token", "id_token token", "code id_token token"] {
+        assert!(types.iter().any(|v| v == t), "{t} advertised");
+    }
+    let mut secrets = HashMap::new();
+    for (id, grants, types) in [
+        (
+            "implicit",
+            vec![GrantType::Implicit],
+            vec!["id_token token"],
+        ),
+        (
+            "hybrid",
+            vec![GrantType::AuthorizationCode, GrantType::Implicit],
+            vec!["code id_token token", "code token"],
+        ),
+    ] {
+        let (rp, secret) = NewClient {
+            id: id.into(),
+            display_name: id.into(),
+            redirect_uris: vec![CB.into()],
+            grant_types: grants,
+            auth_method: ClientAuthMethod::ClientSecretBasic,
+            id_token_alg: pasarela::core::keys::JwsAlg::RS256,
+            min_level: LevelOfAssurance::Low,
+            skip_consent: true,
+            response_types: types.into_iter().map(str::to_owned).collect(),
+            ..Default::default()
+        }
+        .build()
+        .unwrap();
+        state.engine.store.put_relying_party(&rp).await.unwrap();
+        secrets.insert(id, secret.unwrap());
+    }
+    let path = |client: &str, rt: &str, extra: &[(&str, &str)]| {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        q.append_pair("client_id", client);
+        q.append_pair("response_type", rt);
+        q.append_pair("scope", "openid email");
+        q.append_pair("redirect_uri", CB);
+        for (k, v) in extra {
+            q.append_pair(k, v);
+        }
+        format!("/oidc/authorize?{}", q.finish())
+    };
+    let fragment = |res: reqwest::Response| {
+        assert_eq!(res.status(), 303);
+        fragment_of(res.headers()["location"].to_str().unwrap())
+    };
+    let session = op.sign_in(LevelOfAssurance::Substantial).await;
+    // Registered for id_token token only: other response types are refused.
+    let f = fragment(
+        op.get(&path("implicit", "id_token", &[("nonce", "n")]))
+            .await,
+    );
+    assert_eq!(f["error"], "unauthorized_client");
+    // A nonce is required.
+    let f = fragment(op.get(&path("implicit", "id_token token", &[])).await);
+    assert_eq!(f["error"], "invalid_request");
+    // id_token token: an access token and an ID token bound to it by at_hash.
+    let f = fragment(
+        op.get(&path(
+            "implicit",
+            "id_token token",
+            &[("nonce", "n-it"), ("state", "s-it")],
+        ))
+        .await,
+    );
+    assert!(!f.contains_key("code") && !f.contains_key("refresh_token"));
+    assert_eq!((f["state"].as_str(), f["iss"].as_str()), ("s-it", ISSUER));
+    assert_eq!(f["token_type"], "Bearer");
+    assert_eq!(f["expires_in"], "600");
+    let access = f["access_token"].clone();
+    assert!(access.len() >= 43, "256 bits");
+    let id = verify_id_token(&op, "implicit", &f["id_token"], Some("n-it")).await;
+    assert_eq!(id["at_hash"], at_hash(&access).as_str());
+    assert!(id.get("c_hash").is_none());
+    assert_eq!(id["sid"], session.id.to_string());
+    assert!(
+        id.get("email").is_none(),
+        "the access token fetches the scope's claims at userinfo"
+    );
+    let info = userinfo_of(&op, &access).await;
+    assert_eq!(info["sub"], id["sub"]);
+    assert_eq!(info["email"], op.citizen.email.as_str());
+    // code id_token token: c_hash and at_hash; the code redeems; a replayed code revokes the
+    // front access token with the rest of its family.
+    let f = fragment(
+        op.get(&path(
+            "hybrid",
+            "code id_token token",
+            &[("nonce", "n-h"), ("state", "s-h")],
+        ))
+        .await,
+    );
+    let (code, access) = (f["code"].clone(), f["access_token"].clone());
+    let id = verify_id_token(&op, "hybrid", &f["id_token"], Some("n-h")).await;
+    assert_eq!(id["at_hash"], at_hash(&access).as_str());
+    assert_eq!(id["c_hash"], at_hash(&code).as_str());
+    assert_eq!(userinfo_of(&op, &access).await["sub"], id["sub"]);
+    let redeem = |code: String| {
+        let secret = secrets["hybrid"].clone();
+        let op = &op;
+        async move {
+            op.token(
+                "hybrid",
+                Some(&secret),
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", code.as_str()),
+                    ("redirect_uri", CB),
+                ],
+            )
+            .await
+        }
+    };
+    let (status, body, _) = redeem(code.clone()).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _, _) = redeem(code).await;
+    assert_eq!(status, 400);
+    let res = op
+        .http
+        .get(format!("{}/oidc/userinfo", op.base))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401, "revoked with the code's family");
+    // code token: a code and an access token, no ID token at the front.
+    let f = fragment(
+        op.get(&path("hybrid", "code token", &[("state", "s-ct")]))
+            .await,
+    );
+    assert!(f.contains_key("code") && !f.contains_key("id_token"));
+    assert_eq!(f["token_type"], "Bearer");
+    userinfo_of(&op, &f["access_token"]).await;
+    // Never in the query.
+    let f = fragment(
+        op.get(&path("hybrid", "code token", &[("response_mode", "query")]))
+            .await,
+    );
+    assert_eq!(f["error"], "invalid_request");
+    op.stop().await;
+}
