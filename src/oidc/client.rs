@@ -70,8 +70,9 @@ pub enum GrantType {
     RefreshToken,
     /// Tokens for the client itself (a service, no citizen).
     ClientCredentials,
-    /// ID tokens straight from the authorization endpoint (`response_type` `id_token` or
-    /// `code id_token`); only for clients registered for it.
+    /// ID tokens or access tokens straight from the authorization endpoint (`response_type`
+    /// `id_token`, `id_token token`, `code id_token`, `code token`, `code id_token token`);
+    /// only for clients registered for it. Alone, an implicit-only client (no code).
     Implicit,
 }
 
@@ -159,7 +160,7 @@ pub struct OidcSettings {
     /// Grant types allowed.
     #[serde(default = "default_grants")]
     pub grant_types: Vec<GrantType>,
-    /// Response types allowed: `code` by default; `id_token` and `code id_token` only for
+    /// Response types allowed: `code` by default; the others ([`RESPONSE_TYPES`]) only for
     /// clients registered for them (with the implicit grant).
     #[serde(default = "default_response_types")]
     pub response_types: Vec<String>,
