@@ -1282,6 +1282,30 @@ async fn oidc_private_key_jwt_with_replay_audience_method_checks_and_key_rotatio
     let (status, body, _) = refresh_with(assertion(&k2, "k2", "pkj", aud, "j7")).await;
     assert_eq!(status, 200, "{body}");
     assert!(body["id_token"].is_string());
+    // At the PAR endpoint an assertion may name that endpoint (RFC 9126 §2); another
+    // endpoint of ours is still not an audience.
+    let par = |aud: &str, jti: &str| {
+        let a = assertion(&k2, "k2", "pkj", Value::from(aud), jti);
+        let op = &op;
+        async move {
+            post_form(
+                op,
+                "/oidc/par",
+                None,
+                &[
+                    ("response_type", "code"),
+                    ("scope", "openid"),
+                    ("client_assertion_type", JWT_BEARER),
+                    ("client_assertion", a.as_str()),
+                ],
+            )
+            .await
+        }
+    };
+    let (status, body, _) = par(&format!("{ISSUER}/oidc/par"), "j8").await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body, _) = par(&format!("{ISSUER}/oidc/userinfo"), "j9").await;
+    assert_eq!(status, 401, "{body}");
     op.stop().await;
 }
 
