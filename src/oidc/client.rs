@@ -454,7 +454,7 @@ impl NewClient {
         }
         if implicit_only && self.response_types.is_empty() {
             return Err(CoreError::Invalid(
-                "an implicit-only client needs its response types (id_token, …)".into(),
+                "an implicit-only client needs its response types (id_token, ...)".into(),
             ));
         }
         let response_types = if self.response_types.is_empty() {

@@ -100,7 +100,7 @@ async fn handle(
     let params = Params::new(pairs);
     if params.get("request_uri").is_some() {
         return Err(TokenError::invalid_request(
-            "request_uri cannot be pushed (RFC 9126 §2.1)",
+            "request_uri cannot be pushed (RFC 9126 section 2.1)",
         ));
     }
     let now = state.engine.clock.now().timestamp();
