@@ -69,8 +69,9 @@ pub struct AddArgs {
     /// default authorization_code and refresh_token).
     #[arg(long = "grant-type")]
     pub grant_types: Vec<String>,
-    /// Response types: code, "id_token", "code id_token" (repeat; default code; the last two
-    /// need the implicit grant).
+    /// Response types: code, "id_token", "code id_token", "id_token token", "code token",
+    /// "code id_token token" (repeat; default code; all but code need the implicit grant, and
+    /// those with code the authorization_code grant).
     #[arg(long = "response-type")]
     pub response_types: Vec<String>,
     /// Subject type: public or pairwise.

@@ -6,7 +6,7 @@
 use super::client::OidcClient;
 use super::error::AuthzError;
 use super::grants;
-use super::request::{self, AuthzRequest, Params, Rejection, ReplyTo, ResponseMode, ResponseType};
+use super::request::{self, AuthzRequest, Params, Rejection, ReplyTo, ResponseMode};
 use super::{id_token, scopes};
 use crate::core::CoreError;
 use crate::core::citizen::CitizenId;
@@ -91,6 +91,20 @@ async fn authorize(state: AppState, parts: Parts, pairs: Vec<(String, String)>) 
         Ok(None) => return displayed(&parts, "oidc-error-client"),
         Err(e) => return unavailable(&parts, e),
     };
+    // A pushed request (RFC 9126) stands for the whole request: used once, by its client.
+    if let Some(uri) = params.get("request_uri")
+        && uri.starts_with(super::par::URN_PREFIX)
+    {
+        return match super::par::take(&state, client.id(), uri).await {
+            Ok(req) => decide(&state, &parts, &client, req, None).await,
+            Err(super::par::Unusable::Unavailable(e)) => unavailable(&parts, e),
+            Err(super::par::Unusable::Invalid(e)) => match request::trusted_reply(&client, &params)
+            {
+                Ok(reply) | Err(Rejection::Redirected(reply, _)) => error_reply(&state, &reply, &e),
+                Err(Rejection::Displayed(key)) => displayed(&parts, key),
+            },
+        };
+    }
     // A request object's parameters take precedence; its errors go back to the client when
     // the query names a registered redirect URI.
     let now = state.engine.clock.now().timestamp();
@@ -104,20 +118,29 @@ async fn authorize(state: AppState, parts: Parts, pairs: Vec<(String, String)>) 
             };
         }
     };
-    let checked = request::trusted_reply(&client, &params)
-        .and_then(|reply| request::validate(&client, &params, reply, &state.engine.vocabulary))
-        .and_then(|mut req| {
-            match request::hinted(&params, &state.keys, &state.issuer) {
-                Ok(hint) => req.hint = hint,
-                Err(e) => return Err(Rejection::Redirected(req.reply, e)),
-            }
-            Ok(req)
-        });
-    match checked {
+    match checked_request(&state, &client, &params) {
         Ok(req) => decide(&state, &parts, &client, req, None).await,
         Err(Rejection::Displayed(key)) => displayed(&parts, key),
         Err(Rejection::Redirected(reply, e)) => error_reply(&state, &reply, &e),
     }
+}
+
+/// The client, the redirect URI, then everything else (the `id_token_hint` included): the
+/// validation of the authorization endpoint, which pushed requests (PAR) go through too.
+pub(crate) fn checked_request(
+    state: &AppState,
+    client: &OidcClient,
+    params: &Params,
+) -> Result<AuthzRequest, Rejection> {
+    request::trusted_reply(client, params)
+        .and_then(|reply| request::validate(client, params, reply, &state.engine.vocabulary))
+        .and_then(|mut req| {
+            match request::hinted(params, &state.keys, &state.issuer) {
+                Ok(hint) => req.hint = hint,
+                Err(e) => return Err(Rejection::Redirected(req.reply, e)),
+            }
+            Ok(req)
+        })
 }
 
 #[derive(Deserialize)]
@@ -467,17 +490,35 @@ async fn answer(
     } else {
         None
     };
-    let id_token = if req.response_type == ResponseType::Code {
-        None
+    let access = if req.response_type.has_token() {
+        match grants::issue_front_access_token(state, client, req, &signed.session, code.as_deref())
+            .await
+        {
+            Ok(t) => Some(t),
+            Err(e) => return failed("access token", e),
+        }
     } else {
-        match front_id_token(state, client, req, signed, code.as_deref()).await {
+        None
+    };
+    let id_token = if req.response_type.has_id_token() {
+        let at = access.as_ref().map(|(t, _)| t.as_str());
+        match front_id_token(state, client, req, signed, code.as_deref(), at).await {
             Ok(t) => Some(t),
             Err(e) => return failed("ID token", e),
         }
+    } else {
+        None
     };
+    let expires_in = access.as_ref().map(|(_, secs)| secs.to_string());
     let mut params = Vec::new();
     if let Some(c) = &code {
         params.push(("code", c.as_str()));
+    }
+    if let (Some((token, _)), Some(secs)) = (&access, &expires_in) {
+        params.push(("access_token", token.as_str()));
+        params.push(("token_type", "Bearer"));
+        params.push(("expires_in", secs.as_str()));
+        params.push(("scope", req.scope.as_str()));
     }
     if let Some(t) = &id_token {
         params.push(("id_token", t.as_str()));
@@ -490,15 +531,16 @@ async fn answer(
 }
 
 /// The ID token of the authorization endpoint (OIDC Core §3.2.2.10, §3.3.2.11): `c_hash`
-/// beside a code, no `at_hash` (no access token here), the nonce, and the session's facts.
-/// Without a code there is no access token to fetch userinfo with, so the scope's claims go
-/// into it; claims named in the `claims` parameter's `id_token` member always do.
+/// beside a code, `at_hash` beside an access token, the nonce, and the session's facts.
+/// Without a code or an access token there is nothing to fetch userinfo with, so the scope's
+/// claims go into it; claims named in the `claims` parameter's `id_token` member always do.
 async fn front_id_token(
     state: &AppState,
     client: &OidcClient,
     req: &AuthzRequest,
     signed: &SignedIn,
     code: Option<&str>,
+    access_token: Option<&str>,
 ) -> Result<String, CoreError> {
     let session = &signed.session;
     let facts = GrantFacts {
@@ -523,12 +565,12 @@ async fn front_id_token(
         facts: &facts,
         acr: &acr,
         nonce: req.nonce.as_deref(),
-        access_token: None,
+        access_token,
         code,
         now: state.engine.clock.now(),
         ttl: state.config.oidc.id_token_ttl(),
     })?;
-    let mut extra = if code.is_none() {
+    let mut extra = if code.is_none() && access_token.is_none() {
         scopes::userinfo_claims(&signed.citizen, &sub, &req.scope)
     } else {
         serde_json::Map::new()
@@ -543,8 +585,9 @@ async fn front_id_token(
         client.settings.id_token_signed_response_alg,
         &claims,
     )?;
-    if code.is_none() {
-        // issue_code records the client in the session otherwise (for logout).
+    if code.is_none() && access_token.is_none() {
+        // issue_code (or the access token's issue) records the client in the session
+        // otherwise (for logout).
         state
             .engine
             .record_relying_party(&session.id, client.id(), "oidc")

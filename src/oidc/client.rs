@@ -70,8 +70,9 @@ pub enum GrantType {
     RefreshToken,
     /// Tokens for the client itself (a service, no citizen).
     ClientCredentials,
-    /// ID tokens straight from the authorization endpoint (`response_type` `id_token` or
-    /// `code id_token`); only for clients registered for it.
+    /// ID tokens or access tokens straight from the authorization endpoint (`response_type`
+    /// `id_token`, `id_token token`, `code id_token`, `code token`, `code id_token token`);
+    /// only for clients registered for it. Alone, an implicit-only client (no code).
     Implicit,
 }
 
@@ -129,7 +130,14 @@ impl SubjectType {
 
 /// Response types a client may be registered for. `code` is the default and the only one
 /// without the implicit grant.
-pub const RESPONSE_TYPES: [&str; 3] = ["code", "id_token", "code id_token"];
+pub const RESPONSE_TYPES: [&str; 6] = [
+    "code",
+    "id_token",
+    "code id_token",
+    "id_token token",
+    "code token",
+    "code id_token token",
+];
 
 fn default_grants() -> Vec<GrantType> {
     vec![GrantType::AuthorizationCode, GrantType::RefreshToken]
@@ -152,7 +160,7 @@ pub struct OidcSettings {
     /// Grant types allowed.
     #[serde(default = "default_grants")]
     pub grant_types: Vec<GrantType>,
-    /// Response types allowed: `code` by default; `id_token` and `code id_token` only for
+    /// Response types allowed: `code` by default; the others ([`RESPONSE_TYPES`]) only for
     /// clients registered for them (with the implicit grant).
     #[serde(default = "default_response_types")]
     pub response_types: Vec<String>,
@@ -432,9 +440,21 @@ impl NewClient {
         if let Some(uri) = &self.backchannel_logout_uri {
             check_registered_uri(uri, "back-channel logout URI")?;
         }
-        if !service_only && !self.grant_types.contains(&GrantType::AuthorizationCode) {
+        // Implicit-only clients (OIDC Core §3.2: `id_token`, `id_token token`) get no code.
+        let implicit_only = self.grant_types == [GrantType::Implicit];
+        if !service_only
+            && !implicit_only
+            && !self.grant_types.contains(&GrantType::AuthorizationCode)
+        {
             return Err(CoreError::Invalid(
-                "the authorization_code grant is required (or client_credentials alone)".into(),
+                "the authorization_code grant is required (or client_credentials alone, or \
+                 implicit alone)"
+                    .into(),
+            ));
+        }
+        if implicit_only && self.response_types.is_empty() {
+            return Err(CoreError::Invalid(
+                "an implicit-only client needs its response types (id_token, ...)".into(),
             ));
         }
         let response_types = if self.response_types.is_empty() {
@@ -451,6 +471,16 @@ impl NewClient {
             if t != "code" && !self.grant_types.contains(&GrantType::Implicit) {
                 return Err(CoreError::Invalid(format!(
                     "response type '{t}' needs the implicit grant"
+                )));
+            }
+            // (service clients never come to the authorization endpoint: their default
+            // `code` is moot)
+            if !service_only
+                && t.split(' ').any(|w| w == "code")
+                && !self.grant_types.contains(&GrantType::AuthorizationCode)
+            {
+                return Err(CoreError::Invalid(format!(
+                    "response type '{t}' needs the authorization_code grant"
                 )));
             }
         }
@@ -607,6 +637,28 @@ mod tests {
         assert!(!client.has_redirect_uri("https://rp.example/cb?x=1&y=2"));
         assert!(client.has_post_logout_redirect_uri("https://rp.example/bye"));
         assert_eq!(client.settings.id_token_signed_response_alg, JwsAlg::ES256);
+    }
+
+    #[test]
+    fn implicit_only_clients_get_no_code() {
+        let implicit = |response_types: &[&str]| NewClient {
+            grant_types: vec![GrantType::Implicit],
+            response_types: response_types.iter().map(|t| (*t).to_owned()).collect(),
+            ..new_client(ClientAuthMethod::ClientSecretBasic)
+        };
+        let (rp, _) = implicit(&["id_token"]).build().unwrap();
+        let client = OidcClient::from_relying_party(rp).unwrap().unwrap();
+        assert!(client.allows_response_type("id_token"));
+        assert!(!client.allows_response_type("code"));
+        assert!(!client.allows_grant(GrantType::AuthorizationCode));
+        // No code response type for it, and none by default.
+        for bad in [&["code"][..], &["id_token", "code id_token"], &[]] {
+            assert!(implicit(bad).build().is_err(), "{bad:?}");
+        }
+        // Implicit beside other grants still needs the code grant.
+        let mut mixed = implicit(&["id_token"]);
+        mixed.grant_types.push(GrantType::RefreshToken);
+        assert!(mixed.build().is_err());
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //! assertion must be signed by a key the client registered (`jwks` or `jwks_uri`, re-fetched
 //! on an unknown `kid`), with the registered `token_endpoint_auth_signing_alg` (or any of
 //! RS256/PS256/ES256 when none is registered); `iss` = `sub` = the client id; `aud` the token
-//! endpoint URL or the issuer (a string, or an array containing one); `exp` required, in
+//! endpoint URL, the PAR endpoint URL (RFC 9126 §2) or the issuer (a string, or an array
+//! containing one); `exp` required, in
 //! the future and at most [`MAX_LIFETIME`] ahead; `iat`/`nbf` not in the future; `jti`
 //! required and accepted once until the assertion expires.
 
@@ -164,7 +165,12 @@ async fn assertion_client(
             return Err(fail());
         }
     };
-    let audiences = [format!("{}/oidc/token", state.issuer), state.issuer.clone()];
+    // RFC 9126 §2: the issuer, the token endpoint and the PAR endpoint all name us.
+    let audiences = [
+        format!("{}/oidc/token", state.issuer),
+        format!("{}/oidc/par", state.issuer),
+        state.issuer.clone(),
+    ];
     let now = state.engine.clock.now().timestamp();
     let (jti, exp) = match check_claims(&claims, client.id(), &audiences, now) {
         Ok(v) => v,
@@ -228,7 +234,7 @@ pub(crate) fn check_claims(
         _ => false,
     };
     if !aud_ok {
-        return Err("aud is neither the token endpoint nor the issuer");
+        return Err("aud is neither the token or PAR endpoint nor the issuer");
     }
     let exp = claims
         .get("exp")

@@ -45,6 +45,10 @@ pub struct ExtraMetadata {
     pub revocation_endpoint: String,
     /// How clients authenticate there.
     pub revocation_endpoint_auth_methods_supported: Vec<String>,
+    /// RFC 9126 pushed authorization requests.
+    pub pushed_authorization_request_endpoint: String,
+    /// Pushing is optional: plain authorization requests are still accepted.
+    pub require_pushed_authorization_requests: bool,
 }
 
 impl AdditionalProviderMetadata for ExtraMetadata {}
@@ -88,6 +92,13 @@ pub fn metadata(issuer: &str, acr_values: &[&str]) -> Result<Metadata, crate::co
             ResponseTypes::new(vec![CoreResponseType::Code]),
             ResponseTypes::new(vec![CoreResponseType::IdToken]),
             ResponseTypes::new(vec![CoreResponseType::Code, CoreResponseType::IdToken]),
+            ResponseTypes::new(vec![CoreResponseType::IdToken, CoreResponseType::Token]),
+            ResponseTypes::new(vec![CoreResponseType::Code, CoreResponseType::Token]),
+            ResponseTypes::new(vec![
+                CoreResponseType::Code,
+                CoreResponseType::IdToken,
+                CoreResponseType::Token,
+            ]),
         ],
         vec![
             CoreSubjectIdentifierType::Public,
@@ -113,6 +124,8 @@ pub fn metadata(issuer: &str, acr_values: &[&str]) -> Result<Metadata, crate::co
                 .iter()
                 .map(|m| m.as_str().to_owned())
                 .collect(),
+            pushed_authorization_request_endpoint: at("/oidc/par"),
+            require_pushed_authorization_requests: false,
         },
     )
     .set_token_endpoint(Some(TokenUrl::new(at("/oidc/token")).map_err(url_error)?))
@@ -236,7 +249,14 @@ mod tests {
         );
         assert_eq!(
             v["response_types_supported"],
-            serde_json::json!(["code", "id_token", "code id_token"])
+            serde_json::json!([
+                "code",
+                "id_token",
+                "code id_token",
+                "id_token token",
+                "code token",
+                "code id_token token"
+            ])
         );
         assert_eq!(
             v["response_modes_supported"],

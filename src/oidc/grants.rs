@@ -118,6 +118,64 @@ pub async fn issue_code(
     Ok(code)
 }
 
+/// An access token issued at the authorization endpoint (`id_token token`, `code token`,
+/// `code id_token token`): durable and hashed like those of the token endpoint, in the code's
+/// family when a code comes with it (a replayed code revokes it too), never with a refresh
+/// token. Returns the token and its lifetime in seconds.
+pub async fn issue_front_access_token(
+    state: &AppState,
+    client: &OidcClient,
+    req: &AuthzRequest,
+    session: &SsoSession,
+    code: Option<&str>,
+) -> Result<(String, i64), CoreError> {
+    let now = state.engine.clock.now();
+    let ttl = state.config.oidc.access_token_ttl();
+    let access = crate::core::random::token(TOKEN_BYTES)?;
+    let grant = match code {
+        Some(c) => grant_id(c),
+        None => hash(&format!(
+            "front:{}",
+            crate::core::random::token(TOKEN_BYTES)?
+        )),
+    };
+    let record = TokenRecord {
+        token_hash: hash(&access),
+        kind: TokenKind::Access,
+        grant_id: grant,
+        client_id: client.id().to_owned(),
+        citizen_id: session.citizen_id,
+        facts: GrantFacts {
+            session_id: session.id.clone(),
+            scope: req.scope.clone(),
+            auth_time: session.auth_time,
+            level: session.level,
+            amr: session.amr().iter().map(|a| (*a).to_owned()).collect(),
+            claims: req.claims.clone(),
+        },
+        issued_at: now,
+        expires_at: now + ttl,
+        used_at: None,
+        revoked_at: None,
+    };
+    state.engine.store.insert_token(&record).await?;
+    state
+        .engine
+        .record_relying_party(&session.id, client.id(), "oidc")
+        .await?;
+    let event = state
+        .engine
+        .event(&system(), "oidc.access_token.issued")
+        .citizen(session.citizen_id)
+        .detail(json!({
+            "client": client.id(),
+            "session": session.id.as_str(),
+            "response_type": req.response_type.as_str(),
+        }));
+    state.engine.audit(event).await?;
+    Ok((access, ttl.num_seconds()))
+}
+
 /// Tokens issued at the token endpoint.
 #[derive(Debug, Serialize)]
 pub struct Issued {

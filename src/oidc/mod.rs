@@ -6,7 +6,8 @@
 //! - `GET /.well-known/openid-configuration`, `GET /oidc/jwks`
 //! - `GET|POST /oidc/authorize` (and `GET /oidc/authorize/resume` after the login page)
 //! - `GET|POST /oidc/consent` (the consent page)
-//! - `POST /oidc/token`, `POST /oidc/introspect`, `POST /oidc/revoke`
+//! - `POST /oidc/par` (pushed authorization requests), `POST /oidc/token`, `POST /oidc/introspect`,
+//!   `POST /oidc/revoke`
 //! - `GET|POST /oidc/userinfo`
 //! - `GET|POST /oidc/logout`
 //! - `POST /oidc/register`, `GET|PUT|DELETE /oidc/register/{client_id}` (when enabled)
@@ -25,6 +26,7 @@ pub mod grants;
 pub mod id_token;
 pub mod introspect;
 pub mod logout;
+pub mod par;
 pub mod registration;
 pub mod request;
 pub mod request_object;
@@ -51,6 +53,7 @@ pub fn routes() -> Router<AppState> {
         .route("/oidc/authorize/resume", get(authorize::resume))
         .route("/oidc/consent", get(consent::show).post(consent::submit))
         .route("/oidc/token", axum::routing::post(token::token))
+        .route("/oidc/par", axum::routing::post(par::push))
         .route(
             "/oidc/introspect",
             axum::routing::post(introspect::introspect),

@@ -35,6 +35,12 @@ pub enum ResponseType {
     IdToken,
     /// `code id_token` (hybrid).
     CodeIdToken,
+    /// `id_token token` (implicit, with an access token).
+    IdTokenToken,
+    /// `code token` (hybrid, an access token without an ID token at the front).
+    CodeToken,
+    /// `code id_token token` (hybrid, everything).
+    CodeIdTokenToken,
 }
 
 impl ResponseType {
@@ -46,6 +52,9 @@ impl ResponseType {
             ["code"] => Some(Self::Code),
             ["id_token"] => Some(Self::IdToken),
             ["code", "id_token"] => Some(Self::CodeIdToken),
+            ["id_token", "token"] => Some(Self::IdTokenToken),
+            ["code", "token"] => Some(Self::CodeToken),
+            ["code", "id_token", "token"] => Some(Self::CodeIdTokenToken),
             _ => None,
         }
     }
@@ -56,12 +65,31 @@ impl ResponseType {
             Self::Code => "code",
             Self::IdToken => "id_token",
             Self::CodeIdToken => "code id_token",
+            Self::IdTokenToken => "id_token token",
+            Self::CodeToken => "code token",
+            Self::CodeIdTokenToken => "code id_token token",
         }
     }
 
     /// Whether a code is returned.
     pub fn has_code(self) -> bool {
-        self != Self::IdToken
+        !matches!(self, Self::IdToken | Self::IdTokenToken)
+    }
+
+    /// Whether an ID token is returned from the authorization endpoint.
+    pub fn has_id_token(self) -> bool {
+        matches!(
+            self,
+            Self::IdToken | Self::CodeIdToken | Self::IdTokenToken | Self::CodeIdTokenToken
+        )
+    }
+
+    /// Whether an access token is returned from the authorization endpoint.
+    pub fn has_token(self) -> bool {
+        matches!(
+            self,
+            Self::IdTokenToken | Self::CodeToken | Self::CodeIdTokenToken
+        )
     }
 }
 
@@ -249,7 +277,7 @@ pub fn validate(
             None => {
                 return Err(fail(AuthzError::new(
                     "unsupported_response_type",
-                    "response_type must be code, id_token or code id_token",
+                    "response_type must be code, id_token, id_token token, code id_token, code token or code id_token token",
                 )));
             }
         },
@@ -275,10 +303,11 @@ pub fn validate(
     if response_type != ResponseType::Code {
         if params.get("response_mode") == Some("query") {
             return Err(fail(AuthzError::invalid_request(
-                "response_mode=query is not allowed when an ID token is returned",
+                "response_mode=query is not allowed when a token is returned",
             )));
         }
-        if params.get("nonce").is_none() {
+        // OIDC Core §3.2.2.1, §3.3.2.11: required whenever an ID token comes from here.
+        if response_type.has_id_token() && params.get("nonce").is_none() {
             return Err(fail(AuthzError::invalid_request(
                 "nonce is required when an ID token is returned",
             )));
@@ -291,7 +320,7 @@ pub fn validate(
             "the openid scope is required",
         )));
     }
-    let code_challenge = pkce(client, params).map_err(fail)?;
+    let code_challenge = pkce(client, params, response_type.has_code()).map_err(fail)?;
     let (prompt_none, prompt_login) = prompt(params).map_err(fail)?;
     let asked = claims_param(params.get("claims"), vocabulary).map_err(fail)?;
     let max_age = match params.get("max_age") {
@@ -414,11 +443,20 @@ fn claims_param(
     Ok(asked)
 }
 
-fn pkce(client: &OidcClient, params: &Params) -> Result<Option<String>, AuthzError> {
+/// The PKCE challenge; public clients must send one whenever a code is issued (without a
+/// code there is nothing to bind it to).
+fn pkce(
+    client: &OidcClient,
+    params: &Params,
+    with_code: bool,
+) -> Result<Option<String>, AuthzError> {
     let challenge = params.get("code_challenge");
     match (challenge, params.get("code_challenge_method")) {
         (None, Some(_)) => Err(AuthzError::invalid_request("code_challenge missing")),
-        (None, None) if client.settings.token_endpoint_auth_method == ClientAuthMethod::None => {
+        (None, None)
+            if with_code
+                && client.settings.token_endpoint_auth_method == ClientAuthMethod::None =>
+        {
             Err(AuthzError::invalid_request(
                 "PKCE (code_challenge with S256) is required for public clients",
             ))
@@ -816,8 +854,7 @@ mod tests {
         .unwrap();
         let spa = OidcClient::from_relying_party(rp).unwrap().unwrap();
         let base = |rt: &'static str| vec![("response_type", rt), ("scope", "openid")];
-        let Err(Rejection::Redirected(reply, e)) = check(&code_only, &base("id_token token"))
-        else {
+        let Err(Rejection::Redirected(reply, e)) = check(&code_only, &base("token")) else {
             panic!()
         };
         assert_eq!(e.code, "unsupported_response_type");
@@ -875,6 +912,28 @@ mod tests {
         )
         .unwrap();
         assert_eq!(r.response_type, ResponseType::Code);
+        // A public implicit-only client: no code, so no PKCE to ask for.
+        let (rp, _) = NewClient {
+            id: "pub-implicit".into(),
+            redirect_uris: vec!["https://rp/cb".into()],
+            grant_types: vec![GrantType::Implicit],
+            auth_method: ClientAuthMethod::None,
+            min_level: LevelOfAssurance::Low,
+            response_types: vec!["id_token".into()],
+            ..Default::default()
+        }
+        .build()
+        .unwrap();
+        let public = OidcClient::from_relying_party(rp).unwrap().unwrap();
+        let r = check(&public, &[base("id_token"), vec![("nonce", "n")]].concat()).unwrap();
+        assert_eq!(r.code_challenge, None);
+        assert_eq!(
+            redirected_code(check(
+                &public,
+                &[base("code"), vec![("nonce", "n")]].concat()
+            )),
+            "unauthorized_client"
+        );
         assert_eq!(r.reply.mode, ResponseMode::Fragment);
     }
 }

@@ -51,6 +51,12 @@ async fn handle(
     let get = |k: &str| form.get(k).map(String::as_str).filter(|v| !v.is_empty());
     match get("grant_type") {
         Some("authorization_code") => {
+            if !client.allows_grant(GrantType::AuthorizationCode) {
+                return Err(TokenError::bad(
+                    "unauthorized_client",
+                    "the client may not use the authorization_code grant",
+                ));
+            }
             let code = get("code").ok_or_else(|| TokenError::invalid_request("code missing"))?;
             if client.is_public() && get("code_verifier").is_none() {
                 return Err(TokenError::invalid_request(

@@ -468,3 +468,81 @@ async fn request_objects_are_applied_or_refused_back_to_the_client() {
     assert!(res.headers().get("location").is_none());
     server.shutdown(Duration::from_secs(1)).await.unwrap();
 }
+
+#[tokio::test]
+async fn implicit_only_clients_register_and_get_no_code() {
+    let d = Deployment::new("[oidc]\nregistration = \"open\"\n");
+    let server = d.start().await;
+    let base = format!("http://{}", server.addr);
+    // As the implicit conformance plans register them.
+    let (status, body, _) = post_json(
+        &base,
+        "/oidc/register",
+        None,
+        &json!({
+            "redirect_uris": [CB], "response_types": ["id_token"], "grant_types": ["implicit"],
+        }),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["grant_types"], json!(["implicit"]));
+    assert_eq!(body["response_types"], json!(["id_token"]));
+    let id = body["client_id"].as_str().unwrap().to_owned();
+    let secret = body["client_secret"].as_str().unwrap().to_owned();
+    // A code response type for an implicit-only client is refused.
+    let (status, body, _) = post_json(
+        &base,
+        "/oidc/register",
+        None,
+        &json!({
+            "redirect_uris": [CB], "response_types": ["code id_token"],
+            "grant_types": ["implicit"],
+        }),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert_eq!(body["error"], "invalid_client_metadata");
+    let authorize = |rt: &str| {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        q.append_pair("client_id", &id)
+            .append_pair("response_type", rt)
+            .append_pair("scope", "openid")
+            .append_pair("nonce", "n")
+            .append_pair("state", "s")
+            .append_pair("prompt", "none");
+        format!("{base}/oidc/authorize?{}", q.finish())
+    };
+    let answer = |location: &str| -> std::collections::HashMap<String, String> {
+        let url = url::Url::parse(location).unwrap();
+        let part = url.fragment().or(url.query()).unwrap_or("").to_owned();
+        url::form_urlencoded::parse(part.as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect()
+    };
+    // id_token is accepted (no session here, so login_required in the fragment); code is not.
+    let res = http().get(authorize("id_token")).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.contains('#'), "{location}");
+    let a = answer(&location);
+    assert_eq!(
+        (a["error"].as_str(), a["state"].as_str()),
+        ("login_required", "s")
+    );
+    let res = http().get(authorize("code")).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    let a = answer(res.headers()["location"].to_str().unwrap());
+    assert_eq!(a["error"], "unauthorized_client");
+    // Nor does the token endpoint redeem codes for it.
+    let res = http()
+        .post(format!("{base}/oidc/token"))
+        .basic_auth(&id, Some(&secret))
+        .form(&[("grant_type", "authorization_code"), ("code", "whatever")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "unauthorized_client");
+    server.shutdown(Duration::from_secs(1)).await.unwrap();
+}
