@@ -668,17 +668,53 @@ async fn oidc_rp_initiated_logout() {
     let parts: Vec<&str> = hint.split('.').collect();
     let none = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(br#"{"alg":"none"}"#);
     let forged = format!("{none}.{}.", parts[1]);
-    for (h, uri) in [
-        (forged.as_str(), BYE),
-        (hint.as_str(), "http://localhost:9999/bye?x=1"),
+    // The same claims and kid, signed by a key that is not ours (the suite's own key).
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let header: Value = serde_json::from_slice(&b64.decode(parts[0]).unwrap()).unwrap();
+    let claims: Value = serde_json::from_slice(&b64.decode(parts[1]).unwrap()).unwrap();
+    let mut foreign_header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+    foreign_header.kid = header["kid"].as_str().map(str::to_owned);
+    let foreign_key = openssl::rsa::Rsa::generate(2048).unwrap();
+    let foreign = jsonwebtoken::encode(
+        &foreign_header,
+        &claims,
+        &jsonwebtoken::EncodingKey::from_rsa_der(&foreign_key.private_key_to_der().unwrap()),
+    )
+    .unwrap();
+    // -modified-id-token-hint, -bad-id-token-hint, -query-added-to-post-logout-redirect-uri,
+    // -bad-post-logout-redirect-uri, -no-id-token-hint, -no-post-logout-redirect-uri and
+    // -only-state: a page, never a redirect.
+    for (h, uri, state) in [
+        (Some(forged.as_str()), Some(BYE), Some("st")),
+        (Some(foreign.as_str()), Some(BYE), Some("st")),
+        (
+            Some(hint.as_str()),
+            Some("http://localhost:9999/bye?x=1"),
+            Some("st"),
+        ),
+        (
+            Some(hint.as_str()),
+            Some("http://localhost:9999/elsewhere"),
+            Some("st"),
+        ),
+        (None, Some(BYE), Some("st")),
+        (Some(hint.as_str()), None, Some("st")),
+        (None, None, Some("st")),
     ] {
+        op.sign_in(LevelOfAssurance::Substantial).await;
         let mut q = url::form_urlencoded::Serializer::new(String::new());
-        q.append_pair("id_token_hint", h);
-        q.append_pair("post_logout_redirect_uri", uri);
-        q.append_pair("state", "st");
+        if let Some(h) = h {
+            q.append_pair("id_token_hint", h);
+        }
+        if let Some(uri) = uri {
+            q.append_pair("post_logout_redirect_uri", uri);
+        }
+        if let Some(state) = state {
+            q.append_pair("state", state);
+        }
         let res = op.get(&format!("/oidc/logout?{}", q.finish())).await;
-        assert_eq!(res.status(), 200);
-        assert!(res.headers().get("location").is_none());
+        assert_eq!(res.status(), 200, "{h:?} {uri:?}");
+        assert!(res.headers().get("location").is_none(), "{h:?} {uri:?}");
     }
     // Signed in again, a good hint sends the citizen back with the state.
     op.sign_in(LevelOfAssurance::Substantial).await;

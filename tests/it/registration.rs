@@ -102,6 +102,8 @@ async fn an_open_registration_creates_a_client_managed_with_its_access_token() {
     assert_eq!(body["redirect_uris"], json!([CB]));
     assert_eq!(body["client_name"], "conformance");
     assert_eq!(body["token_endpoint_auth_method"], "client_secret_post");
+    // oidcc-idtoken-signature registers without an algorithm: RS256 is the default.
+    assert_eq!(body["id_token_signed_response_alg"], "RS256");
     assert!(body.get("unknown_thing").is_none());
     let client_uri = format!("http://localhost:8080/oidc/register/{id}");
     assert_eq!(body["registration_client_uri"], client_uri);
