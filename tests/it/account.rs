@@ -7,7 +7,6 @@ use chrono::Utc;
 use pasarela::core::citizen::{Citizen, CitizenStatus};
 use pasarela::core::credentials::TotpSecret;
 use pasarela::core::engine::{Actor, Engine};
-use pasarela::core::identifier::Identifier;
 use pasarela::core::level::{AuthMethod, LevelOfAssurance};
 use pasarela::core::login::{LoginPolicy, PasswordOutcome};
 use pasarela::core::session::{SessionCookie, SsoSession};
@@ -113,28 +112,7 @@ async fn signed_in() -> Signed {
     let server = d.start().await;
     let state = server.state.clone();
     let engine = &state.engine;
-    let id = Identifier::parse_any("12345678Z").unwrap();
-    let citizen = engine
-        .store
-        .citizen_by_identifier(&id)
-        .await
-        .unwrap()
-        .unwrap();
-    engine
-        .accept_security_policy(citizen.id, "2024-1", &Actor::system())
-        .await
-        .unwrap();
-    engine
-        .activate(
-            citizen.id,
-            PASSWORD,
-            PASSWORD,
-            state.config.credentials.password_policy,
-            &state.hasher,
-            &Actor::system(),
-        )
-        .await
-        .unwrap();
+    let citizen = activate_registered(&state, "12345678Z", PASSWORD).await;
     let (session, cookie) = engine
         .create_session(
             citizen.id,

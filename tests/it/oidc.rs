@@ -150,28 +150,7 @@ async fn op() -> Op {
     let server = d.start().await;
     let state = server.state.clone();
     let engine = &state.engine;
-    let id = Identifier::parse_any("12345678Z").unwrap();
-    let citizen = engine
-        .store
-        .citizen_by_identifier(&id)
-        .await
-        .unwrap()
-        .unwrap();
-    engine
-        .accept_security_policy(citizen.id, "2024-1", &Actor::system())
-        .await
-        .unwrap();
-    engine
-        .activate(
-            citizen.id,
-            PASSWORD,
-            PASSWORD,
-            state.config.credentials.password_policy,
-            &state.hasher,
-            &Actor::system(),
-        )
-        .await
-        .unwrap();
+    let citizen = activate_registered(&state, "12345678Z", PASSWORD).await;
     let citizen = engine.store.citizen(citizen.id).await.unwrap().unwrap();
     let jar = Arc::new(Jar::default());
     let http = reqwest::Client::builder()

@@ -9,8 +9,6 @@
 //! with a notice, or fails under `TEST_REQUIRE_PEERS=1`.
 
 use crate::support::*;
-use pasarela::core::engine::Actor;
-use pasarela::core::identifier::Identifier;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -166,28 +164,7 @@ async fn oidc_peer_openid_client_code_flow_refresh_userinfo_and_logout() {
     let server = d.start().await;
     assert_eq!(server.addr.port(), port);
     let state = server.state.clone();
-    let engine = &state.engine;
-    let citizen = engine
-        .store
-        .citizen_by_identifier(&Identifier::parse_any(ID).unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    engine
-        .accept_security_policy(citizen.id, "2024-1", &Actor::system())
-        .await
-        .unwrap();
-    engine
-        .activate(
-            citizen.id,
-            PASSWORD,
-            PASSWORD,
-            state.config.credentials.password_policy,
-            &state.hasher,
-            &Actor::system(),
-        )
-        .await
-        .unwrap();
+    let citizen = activate_registered(&state, ID, PASSWORD).await;
 
     let work = tempfile::tempdir().unwrap();
     let state_file = work.path().join("rp.json");

@@ -6,7 +6,6 @@
 use crate::support::*;
 use base64::Engine as _;
 use pasarela::core::engine::Actor;
-use pasarela::core::identifier::Identifier;
 use pasarela::core::keys::{JwsAlg, KeyRing, SigningKey};
 use pasarela::core::level::{AuthMethod, LevelOfAssurance};
 use pasarela::core::session::{SessionCookie, SsoSession};
@@ -54,30 +53,7 @@ async fn fixture_with(sp_options: &[&str]) -> Fixture {
     d.cli_ok(&args);
     let server = d.start().await;
     let state = server.state.clone();
-    let engine = &state.engine;
-    let id = Identifier::parse_any("12345678Z").unwrap();
-    let citizen = engine
-        .store
-        .citizen_by_identifier(&id)
-        .await
-        .unwrap()
-        .unwrap();
-    engine
-        .accept_security_policy(citizen.id, "2024-1", &Actor::system())
-        .await
-        .unwrap();
-    engine
-        .activate(
-            citizen.id,
-            "Marmota-Azul-2024!",
-            "Marmota-Azul-2024!",
-            state.config.credentials.password_policy,
-            &state.hasher,
-            &Actor::system(),
-        )
-        .await
-        .unwrap();
-    let citizen = engine.store.citizen(citizen.id).await.unwrap().unwrap();
+    let citizen = activate_registered(&state, "12345678Z", "Marmota-Azul-2024!").await;
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

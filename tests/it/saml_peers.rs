@@ -8,8 +8,6 @@
 //! Without the venv the tests are skipped with a notice, or fail when `TEST_REQUIRE_PEERS=1`.
 
 use crate::support::*;
-use pasarela::core::engine::Actor;
-use pasarela::core::identifier::Identifier;
 use pasarela::server::Running;
 use serde_json::Value;
 use std::io::Write;
@@ -104,29 +102,7 @@ async fn setup() -> Option<Setup> {
     d.cli_ok(&args);
     let server = d.start().await;
     let state = server.state.clone();
-    let engine = &state.engine;
-    let id = Identifier::parse_any("12345678Z").unwrap();
-    let citizen = engine
-        .store
-        .citizen_by_identifier(&id)
-        .await
-        .unwrap()
-        .unwrap();
-    engine
-        .accept_security_policy(citizen.id, "2024-1", &Actor::system())
-        .await
-        .unwrap();
-    engine
-        .activate(
-            citizen.id,
-            PASSWORD,
-            PASSWORD,
-            state.config.credentials.password_policy,
-            &state.hasher,
-            &Actor::system(),
-        )
-        .await
-        .unwrap();
+    activate_registered(&state, "12345678Z", PASSWORD).await;
     let md = reqwest::get(format!("http://{}/saml/metadata", server.addr))
         .await
         .unwrap()

@@ -342,3 +342,37 @@ pub async fn log_in_through_pages(
     assert_eq!(p.status, 303, "{}", p.body);
     b.follow(&p).await
 }
+
+/// The citizen registered with `identifier`, with the security policy accepted and activated
+/// with `password` through the engine (the journeys' own pages are tested elsewhere).
+pub async fn activate_registered(
+    state: &pasarela::web::AppState,
+    identifier: &str,
+    password: &str,
+) -> pasarela::core::citizen::Citizen {
+    use pasarela::core::engine::Actor;
+    let engine = &state.engine;
+    let id = pasarela::core::identifier::Identifier::parse_any(identifier).unwrap();
+    let citizen = engine
+        .store
+        .citizen_by_identifier(&id)
+        .await
+        .unwrap()
+        .unwrap();
+    engine
+        .accept_security_policy(citizen.id, "2024-1", &Actor::system())
+        .await
+        .unwrap();
+    engine
+        .activate(
+            citizen.id,
+            password,
+            password,
+            state.config.credentials.password_policy,
+            &state.hasher,
+            &Actor::system(),
+        )
+        .await
+        .unwrap();
+    engine.store.citizen(citizen.id).await.unwrap().unwrap()
+}
