@@ -47,16 +47,20 @@ pub(super) async fn step_up_session(
         .methods_set()
         .iter()
         .any(|m| *m != AuthMethod::Pwd && !accepts(flow, *m));
-    if session.level >= target || excluded {
+    if excluded {
         return Ok(None);
     }
-    let citizen = state
+    let Some(citizen) = state
         .engine
         .store
         .citizen(session.citizen_id)
         .await
         .map_err(CoreError::from)?
-        .filter(|c| c.status == CitizenStatus::Active);
+        .filter(|c| c.status == CitizenStatus::Active)
+    else {
+        return Ok(None);
+    };
+    let session = crate::web::auth::capped(state, session, &citizen);
     // The methods already used reach the level now (an office raised the proofing since):
     // a login with the password asserts it, as a step-up adding nothing could not.
     let reached_anew = |c: &Citizen| {
@@ -66,7 +70,7 @@ pub(super) async fn step_up_session(
             .achieved(c.proofing, &session.methods_set())
             .is_some_and(|l| l >= target)
     };
-    Ok(citizen.filter(|c| !reached_anew(c)).map(|c| (session, c)))
+    Ok((session.level < target && !reached_anew(&citizen)).then_some((session, citizen)))
 }
 
 /// Decides the rest of a login for `citizen`, who has used `used` so far (the password, or
