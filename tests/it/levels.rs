@@ -523,6 +523,32 @@ async fn anses_online_proofing_is_nivel_2_and_nivel_3_needs_the_office() {
     let q = at_callback(&b.follow(&after).await);
     assert_eq!(id_token(&op, "sede", &q["code"]).await["acr"], SUBSTANTIAL);
 
+    // The shipped e-office client: nivel 2 by default, nivel 3 for the guide's three services.
+    let mi_anses = |service: Option<&str>| {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        q.append_pair("client_id", "mi-anses");
+        q.append_pair("response_type", "code");
+        q.append_pair("scope", "openid");
+        q.append_pair(
+            "redirect_uri",
+            "https://servicioscorp.anses.gob.ar/clavelogin/oidc/callback",
+        );
+        q.append_pair("prompt", "login");
+        if let Some(s) = service {
+            q.append_pair("service", s);
+        }
+        format!("/oidc/authorize?{}", q.finish())
+    };
+    assert!(to_login(&b.get(&mi_anses(None)).await).contains("acr=substantial"));
+    for service in [
+        "servicios-corporativos",
+        "cambio-lugar-cobro",
+        "reparacion-historica",
+    ] {
+        let login = to_login(&b.get(&mi_anses(Some(service))).await);
+        assert!(login.contains("acr=high"), "{service}: {login}");
+    }
+
     // Nivel 3 is out of reach of online proofing: the page sends Martina to an office.
     let essential3 = r#"{"id_token":{"acr":{"essential":true,"values":["nivel3"]}}}"#;
     let login = to_login(
