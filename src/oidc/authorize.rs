@@ -154,6 +154,22 @@ pub struct ResumeQuery {
     unmet: Option<String>,
 }
 
+/// The origin of the redirect URI of the pending request that `continue_to` resumes, if it
+/// is one: the login pages let their forms end there (see
+/// [`crate::web::headers::allow_form_targets`]).
+pub async fn return_origin(state: &AppState, continue_to: &str) -> Option<String> {
+    let rest = continue_to.strip_prefix("/oidc/authorize/resume?id=")?;
+    let id = rest.split('&').next()?;
+    let bytes = state
+        .engine
+        .ephemeral
+        .get(&format!("{PENDING}{id}"))
+        .await
+        .ok()??;
+    let pending: Pending = serde_json::from_slice(&bytes).ok()?;
+    crate::web::headers::origin_of(&pending.request.reply.redirect_uri)
+}
+
 /// `GET /oidc/authorize/resume?id=…`: back from the login page.
 pub async fn resume(
     State(state): State<AppState>,

@@ -156,6 +156,9 @@ pub async fn show(
             res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
         }
     }
+    // Accept and Deny both end at the client's redirect URI.
+    let origin = crate::web::headers::origin_of(&pending.request.reply.redirect_uri);
+    crate::web::headers::allow_form_targets(&mut res, &origin.into_iter().collect::<Vec<_>>());
     (jar, res).into_response()
 }
 

@@ -178,6 +178,19 @@ async fn a_session_below_the_service_is_stepped_up_with_the_sms_code_alone() {
     let op = Op::start("[login]\nsecond_factor = \"when_needed\"\n", &[]).await;
     // The e-office's own minimum is low: the password alone.
     let login = to_login(&op.b.get(&authorize("sede", &[("state", "a")])).await);
+    // The form's answer redirects to the e-office: its origin is allowed as a form target
+    // (Chromium applies form-action to the redirects after a submission).
+    let res =
+        op.b.client
+            .get(format!("{}{login}", op.b.base))
+            .send()
+            .await
+            .unwrap();
+    let csp = res.headers()["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("form-action 'self' http://localhost:9999;"),
+        "{csp}"
+    );
     let after = password(&op, &login).await;
     let q = at_callback(&op.b.follow(&after).await);
     assert_eq!(q["state"], "a");

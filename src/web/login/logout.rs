@@ -16,21 +16,65 @@ pub(super) struct LoggedOutPage<'a> {
 }
 
 /// `GET /logout`: asks to confirm (a link alone must not end a session).
-pub(super) async fn logout_form(tr: Tr, client: ClientInfo, jar: CookieJar) -> Response {
+pub(super) async fn logout_form(
+    State(state): State<AppState>,
+    tr: Tr,
+    client: ClientInfo,
+    jar: CookieJar,
+) -> Response {
+    let origins = match slo_origins(&state, &jar, client.https).await {
+        Ok(o) => o,
+        Err(e) => return page_error(tr, e),
+    };
     match csrf::token(jar, client.https) {
-        Ok((jar, token)) => (
-            jar,
-            render(
+        Ok((jar, token)) => {
+            let mut res = render(
                 tr,
                 &LogoutPage {
                     tr: &tr,
                     csrf: &token,
                 },
-            ),
-        )
-            .into_response(),
+            );
+            // The confirmation carries the browser through each SAML SP's logout endpoint.
+            crate::web::headers::allow_form_targets(&mut res, &origins);
+            (jar, res).into_response()
+        }
         Err(e) => page_error(tr, PageError::Unavailable(format!("csrf: {e}"))),
     }
+}
+
+/// The origins of the single-logout endpoints of the SAML SPs the browser's live session
+/// served.
+async fn slo_origins(
+    state: &AppState,
+    jar: &CookieJar,
+    https: bool,
+) -> Result<Vec<String>, PageError> {
+    let Some(session) = live_session(state, jar, https).await? else {
+        return Ok(Vec::new());
+    };
+    let mut origins = Vec::new();
+    for visit in session
+        .relying_parties
+        .iter()
+        .filter(|v| v.protocol == "saml")
+    {
+        let rp = state
+            .engine
+            .store
+            .relying_party(&visit.rp_id)
+            .await
+            .map_err(CoreError::from)?;
+        let locations = rp.iter().flat_map(|rp| rp.logout.saml_slo.iter());
+        for (_, location) in locations {
+            if let Some(o) = crate::web::headers::origin_of(location)
+                && !origins.contains(&o)
+            {
+                origins.push(o);
+            }
+        }
+    }
+    Ok(origins)
 }
 
 /// `POST /logout`: ends the SSO session on the server (so on every node) and removes the

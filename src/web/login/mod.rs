@@ -164,6 +164,10 @@ struct LoginFlow {
     /// password is asked even with a live session.
     #[serde(default)]
     fresh: bool,
+    /// The origin of the relying party the login ends at (an OIDC client's redirect URI), which
+    /// the pages' `form-action` must allow.
+    #[serde(default)]
+    rp_origin: Option<String>,
 }
 
 impl LoginFlow {
@@ -177,6 +181,7 @@ impl LoginFlow {
             methods: None,
             need: None,
             fresh: false,
+            rp_origin: None,
         }
     }
 }
@@ -380,7 +385,15 @@ async fn show_form(
         notice,
         captcha,
     };
-    (jar, render(tr, &page)).into_response()
+    let mut res = render(tr, &page);
+    form_targets(&mut res, &flow.data);
+    (jar, res).into_response()
+}
+
+/// Lets the page's forms end at the relying party the login is for.
+fn form_targets(res: &mut Response, flow: &LoginFlow) {
+    let origins: Vec<String> = flow.rp_origin.iter().cloned().collect();
+    crate::web::headers::allow_form_targets(res, &origins);
 }
 
 /// A level named by an `acr` value or alias of the vocabulary, or a bare level name; the
@@ -444,6 +457,8 @@ async fn login_form(
         flow.data.need = q.need.as_deref().and_then(|n| named_level(&state, n));
         flow.data.methods = q.methods.as_deref().map(second_factors);
         flow.data.fresh = q.fresh.as_deref() == Some("1");
+        flow.data.rp_origin =
+            crate::oidc::authorize::return_origin(&state, &flow.data.continue_to).await;
     }
     flow.data.second = None;
     if let Err(e) = flow::save(&state, KIND, &flow).await {

@@ -31,6 +31,7 @@ pub(super) fn show_code(
     tr: Tr,
     jar: CookieJar,
     client: &ClientInfo,
+    flow: &LoginFlow,
     step: &SecondStep,
     flash: Option<Flash>,
 ) -> Response {
@@ -57,7 +58,9 @@ pub(super) fn show_code(
         error,
         notice,
     };
-    (jar, render(tr, &page)).into_response()
+    let mut res = render(tr, &page);
+    form_targets(&mut res, flow);
+    (jar, res).into_response()
 }
 
 /// The flow of a login waiting for its second step, or the answer to send instead (back to
@@ -95,7 +98,7 @@ pub(super) async fn code_form(
     {
         return page_error(tr, e);
     }
-    show_code(tr, jar, &client, &step, flash)
+    show_code(tr, jar, &client, &flow.data, &step, flash)
 }
 
 /// `POST /login/code`: checks the SMS code; the right one ends the login.
@@ -139,6 +142,7 @@ pub(super) async fn code_step(
             tr,
             jar,
             client,
+            &flow.data,
             &step,
             Some(Flash::alert("login-code-none")),
         ));
@@ -174,7 +178,7 @@ pub(super) async fn code_step(
                 count: Some(i64::from(remaining)),
                 ..Flash::alert("login-code-wrong")
             };
-            Ok(show_code(tr, jar, client, &step, Some(flash)))
+            Ok(show_code(tr, jar, client, &flow.data, &step, Some(flash)))
         }
         other => {
             // The attempt is over: back to the password, with the reason.
@@ -264,7 +268,7 @@ pub(super) async fn totp_step(
     flow::save(state, KIND, &flow)
         .await
         .map_err(|e| page_error(tr, e))?;
-    Ok(show_code(tr, jar, client, &step, Some(flash)))
+    Ok(show_code(tr, jar, client, &flow.data, &step, Some(flash)))
 }
 
 /// `POST /login/sms`: the citizen with an authenticator app asks for an SMS code instead.
