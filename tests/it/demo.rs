@@ -9,6 +9,7 @@
 use crate::browser::{Chromium, chromedriver, connect};
 use crate::support::*;
 use crate::walk::Driver;
+use base64::Engine as _;
 use fantoccini::Locator;
 use pasarela::server::Running;
 use std::collections::HashMap;
@@ -373,6 +374,28 @@ async fn demo_signs_in_over_oidc_answers_rfc_9470_and_enters_over_saml() {
     let response = hidden_value(&form, "SAMLResponse").expect("a SAMLResponse form");
     let relay = hidden_value(&form, "RelayState").map(|r| html_unescape(&r));
     assert_eq!(relay.as_deref(), Some("domicilio"));
+    // A Response whose level was raised after signing is refused, and leaves the request
+    // pending for the genuine one.
+    let genuine = String::from_utf8(
+        base64::engine::general_purpose::STANDARD
+            .decode(&response)
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(genuine.contains(SUBSTANTIAL), "{genuine}");
+    let forged =
+        base64::engine::general_purpose::STANDARD.encode(genuine.replace(SUBSTANTIAL, HIGH));
+    let (status, _, body) = web
+        .post(
+            &format!("{}/saml/acs", s.demo),
+            &[
+                ("SAMLResponse", forged.as_str()),
+                ("RelayState", "domicilio"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("signature"), "{body}");
     let (status, location, body) = web
         .post(
             &format!("{}/saml/acs", s.demo),

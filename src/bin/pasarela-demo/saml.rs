@@ -376,9 +376,16 @@ async fn consume(state: &AppState, b64: &str) -> anyhow::Result<(PendingRequest,
     if destination.as_deref() != Some(acs.as_str()) {
         bail!("Destination is not this ACS");
     }
-    let pending = in_response_to
-        .and_then(|id| state.saml.pending.lock().unwrap().remove(&id))
-        .filter(|p| p.at.elapsed() < PENDING_TTL)
+    let in_response_to = in_response_to
+        .filter(|id| {
+            state
+                .saml
+                .pending
+                .lock()
+                .unwrap()
+                .get(id)
+                .is_some_and(|p| p.at.elapsed() < PENDING_TTL)
+        })
         .ok_or_else(|| anyhow!("InResponseTo names no pending request"))?;
     let idp = state.saml.idp(state).await?;
     let certs: Vec<CertificateDer> = idp
@@ -406,6 +413,14 @@ async fn consume(state: &AppState, b64: &str) -> anyhow::Result<(PendingRequest,
     if issuer != Some(idp.entity_id.as_str()) {
         bail!("Issuer is not pasarela");
     }
+    // Only a verified answer uses up its request (a forged one leaves it pending).
+    let pending = state
+        .saml
+        .pending
+        .lock()
+        .unwrap()
+        .remove(&in_response_to)
+        .ok_or_else(|| anyhow!("InResponseTo names no pending request"))?;
     let status = root
         .children()
         .find(|n| n.has_tag_name((NS_SAMLP, "Status")))
