@@ -264,6 +264,47 @@ impl LevelPolicy {
     pub fn rules_reaching(&self, target: LevelOfAssurance) -> impl Iterator<Item = &MethodRule> {
         self.methods.iter().filter(move |r| r.level >= target)
     }
+
+    /// What a citizen proofed `proofing`, who has used `used` in this session and could still
+    /// use `available`, must do to reach `target`: nothing, add the fewest further methods
+    /// (ties go to the rule listed first), or nothing they can do here (and why).
+    pub fn step_up(
+        &self,
+        proofing: ProofingLevel,
+        used: &BTreeSet<AuthMethod>,
+        available: &BTreeSet<AuthMethod>,
+        target: LevelOfAssurance,
+    ) -> StepUp {
+        if self.achieved(proofing, used).is_some_and(|l| l >= target) {
+            return StepUp::Reached;
+        }
+        if self.proofing_cap(proofing).is_none_or(|cap| cap < target) {
+            return StepUp::ProofingTooLow;
+        }
+        self.rules_reaching(target)
+            .filter(|r| {
+                r.methods
+                    .iter()
+                    .all(|m| used.contains(m) || available.contains(m))
+            })
+            .map(|r| r.methods.difference(used).copied().collect::<BTreeSet<_>>())
+            .min_by_key(BTreeSet::len)
+            .map_or(StepUp::NoMethod, StepUp::Add)
+    }
+}
+
+/// The answer of [`LevelPolicy::step_up`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepUp {
+    /// The methods used already reach the level.
+    Reached,
+    /// Using these methods as well reaches it.
+    Add(BTreeSet<AuthMethod>),
+    /// The account's proofing never allows it: the citizen must have their identity checked
+    /// again (in person, or with a certificate) first.
+    ProofingTooLow,
+    /// No combination of the methods the citizen has reaches it (e.g. a certificate is needed).
+    NoMethod,
 }
 
 /// The names each level has on the wire: `acr` values for OIDC (the first is the one asserted,
@@ -370,6 +411,54 @@ mod tests {
             Some(High)
         );
         assert_eq!(p.achieved(ProofingLevel::InPerson, &sms_only), None);
+    }
+
+    #[test]
+    fn step_up_asks_only_for_what_is_missing() {
+        let p = LevelPolicy::default();
+        let pwd: BTreeSet<_> = [Pwd].into();
+        let phone: BTreeSet<_> = [Sms].into();
+        let both: BTreeSet<_> = [Sms, Otp].into();
+        let inp = ProofingLevel::InPerson;
+        assert_eq!(p.step_up(inp, &pwd, &phone, Low), StepUp::Reached);
+        assert_eq!(
+            p.step_up(inp, &pwd, &phone, Substantial),
+            StepUp::Add([Sms].into())
+        );
+        // One method is enough: the first rule listed (SMS) wins the tie.
+        assert_eq!(
+            p.step_up(inp, &pwd, &both, Substantial),
+            StepUp::Add([Sms].into())
+        );
+        assert_eq!(
+            p.step_up(inp, &pwd, &[Otp].into(), Substantial),
+            StepUp::Add([Otp].into())
+        );
+        // High needs a certificate, which nobody logging in by password has.
+        assert_eq!(p.step_up(inp, &pwd, &both, High), StepUp::NoMethod);
+        // Online proofing caps the account at substantial, whatever the methods.
+        assert_eq!(
+            p.step_up(ProofingLevel::Online, &pwd, &[Hwk].into(), High),
+            StepUp::ProofingTooLow
+        );
+        // A table that rates three factors high asks for the two still missing.
+        let mut three = p.clone();
+        three.methods.push(MethodRule {
+            methods: [Pwd, Sms, Otp].into(),
+            level: High,
+        });
+        assert_eq!(
+            three.step_up(inp, &pwd, &both, High),
+            StepUp::Add([Sms, Otp].into())
+        );
+        assert_eq!(
+            three.step_up(inp, &[Pwd, Sms].into(), &both, High),
+            StepUp::Add([Otp].into())
+        );
+        assert_eq!(
+            three.step_up(inp, &[Pwd, Sms].into(), &phone, High),
+            StepUp::NoMethod
+        );
     }
 
     #[test]

@@ -50,6 +50,9 @@ struct Resumed {
     rounds: u8,
     /// The citizen who has just consented to this very request on the consent page.
     consented_by: Option<CitizenId>,
+    /// The login page found the level out of the citizen's reach (`unmet=1`): answer with the
+    /// session there is, or `unmet_authentication_requirements`; never log in again.
+    unmet: bool,
 }
 
 /// `GET /oidc/authorize`
@@ -146,6 +149,9 @@ pub(crate) fn checked_request(
 #[derive(Deserialize)]
 pub struct ResumeQuery {
     id: String,
+    /// `1` when the login page could not reach the level asked for.
+    #[serde(default)]
+    unmet: Option<String>,
 }
 
 /// `GET /oidc/authorize/resume?id=…`: back from the login page.
@@ -163,7 +169,8 @@ pub async fn resume(
     let Some(pending) = pending else {
         return displayed(&parts, "oidc-error-expired");
     };
-    proceed(&state, &parts, q.id, pending, None).await
+    let unmet = q.unmet.as_deref() == Some("1");
+    proceed(&state, &parts, q.id, pending, None, unmet).await
 }
 
 /// Takes up a pending request again (back from the login page, or consented to); the
@@ -174,6 +181,7 @@ pub(super) async fn proceed(
     id: String,
     pending: Pending,
     consented_by: Option<CitizenId>,
+    unmet: bool,
 ) -> Response {
     let key = format!("{PENDING}{id}");
     if pending.rounds >= MAX_ROUNDS {
@@ -196,6 +204,7 @@ pub(super) async fn proceed(
             created_at: pending.created_at,
             rounds: pending.rounds,
             consented_by,
+            unmet,
         }),
     )
     .await;
@@ -244,13 +253,17 @@ async fn decide(
         fresh(s) || (hint_ok && !(req.prompt_login || too_old))
     });
     let floor = req.floor();
+    let unmet = resumed.as_ref().is_some_and(|r| r.unmet);
+    // A live session the request cannot use (prompt=login, max_age, another citizen's hint)
+    // must not be stepped up: the login page asks for the password.
+    let force_fresh = signed.is_some() && usable.is_none();
     match usable {
         // The floor (client minimum, essential acr) is hard; acr_values is voluntary: a fresh
         // login, or prompt=none, that ends below it is answered with the level reached (the
         // ID token's acr always tells the session's true level).
         Some(s)
             if s.session.level >= req.required_level
-                || (s.session.level >= floor && (fresh(s) || req.prompt_none)) =>
+                || (s.session.level >= floor && (fresh(s) || req.prompt_none || unmet)) =>
         {
             let consented = resumed
                 .as_ref()
@@ -276,7 +289,7 @@ async fn decide(
                 }
             }
         }
-        Some(s) if fresh(s) => {
+        Some(s) if fresh(s) || unmet => {
             audit_unmet(state, client, s).await;
             error_reply(
                 state,
@@ -287,12 +300,20 @@ async fn decide(
                 ),
             )
         }
+        _ if unmet => error_reply(
+            state,
+            &req.reply,
+            &AuthzError::new(
+                "unmet_authentication_requirements",
+                "the required level of assurance cannot be reached",
+            ),
+        ),
         _ if req.prompt_none => error_reply(
             state,
             &req.reply,
             &AuthzError::new("login_required", "the citizen must log in"),
         ),
-        _ => send_to_login(state, parts, req, resumed).await,
+        _ => send_to_login(state, parts, req, resumed, force_fresh).await,
     }
 }
 
@@ -421,6 +442,7 @@ async fn send_to_login(
     parts: &Parts,
     req: AuthzRequest,
     resumed: Option<Resumed>,
+    fresh: bool,
 ) -> Response {
     let (id, rounds) = match resumed {
         Some(r) => (r.id, r.rounds.saturating_add(1)),
@@ -430,6 +452,7 @@ async fn send_to_login(
         },
     };
     let level = req.required_level;
+    let floor = req.floor();
     let hint = req.login_hint.clone();
     let lang = req.ui_locale.clone();
     let pending = Pending {
@@ -460,6 +483,13 @@ async fn send_to_login(
         target.push_str(&format!("&login_hint={hint}"));
     }
     target.push_str(&format!("&acr={}", level.as_str()));
+    if floor < level {
+        // acr_values is voluntary: the citizen who cannot reach it is not turned away.
+        target.push_str(&format!("&need={}", floor.as_str()));
+    }
+    if fresh {
+        target.push_str("&fresh=1");
+    }
     if let Some(lang) = lang {
         // The pages' own language switch: remembered in a cookie from then on.
         target.push_str(&format!("&lang={lang}"));

@@ -5,7 +5,7 @@ use super::client::{ClientAuthMethod, GrantType, NewClient, SubjectType, secret_
 use crate::core::engine::{Actor, Engine};
 use crate::core::keys::JwsAlg;
 use crate::core::level::LevelOfAssurance;
-use crate::core::relying_party::{ProtocolSettings, RelyingParty};
+use crate::core::relying_party::{NamedService, ProtocolSettings, RelyingParty};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -87,6 +87,10 @@ pub struct ConfigClient {
     /// Minimum level (default low).
     #[serde(default)]
     pub min_level: LevelOfAssurance,
+    /// Services of this client with their own minimum (`[[oidc.clients.services]]`), named by
+    /// the `service` authorization parameter; never below `min_level`.
+    #[serde(default)]
+    pub services: Vec<NamedService>,
     /// Skip the consent page.
     #[serde(default)]
     pub skip_consent: bool,
@@ -225,6 +229,7 @@ impl ConfigClient {
             service_scopes: self.service_scopes.clone(),
         };
         let (mut rp, _generated) = new.build().map_err(|e| fail(e.to_string()))?;
+        rp.services = self.services.clone();
         // The secret is the configured one, not the generated one.
         if let ProtocolSettings::Oidc(serde_json::Value::Object(settings)) = &mut rp.settings {
             settings.insert(

@@ -238,7 +238,7 @@ pub async fn submit(
     if let Err(e) = engine.store.put_consent(&consent).await {
         return page_error(&parts, PageError::Unavailable(e.to_string()));
     }
-    authorize::proceed(&state, &parts, form.id, pending, Some(citizen)).await
+    authorize::proceed(&state, &parts, form.id, pending, Some(citizen), false).await
 }
 
 #[cfg(test)]

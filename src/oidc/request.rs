@@ -341,9 +341,22 @@ pub fn validate(
         .filter_map(|a| vocabulary.level_for_acr(a))
         .chain(asked.voluntary)
         .min();
+    // A named service (`service=NAME`, a pasarela extension) raises the client's minimum to
+    // its own; a name the client never declared is refused rather than ignored.
+    let client_floor = match params.get("service") {
+        None => client.rp.min_level,
+        Some(name) if client.rp.services.iter().any(|s| s.name == name) => {
+            client.rp.required_level(Some(name))
+        }
+        Some(_) => {
+            return Err(fail(AuthzError::invalid_request(
+                "service is not a service of this client",
+            )));
+        }
+    };
     let minimum_level = asked
         .essential
-        .map_or(client.rp.min_level, |l| l.max(client.rp.min_level));
+        .map_or(client_floor, |l| l.max(client_floor));
     let required_level = voluntary.map_or(minimum_level, |l| l.max(minimum_level));
     Ok(AuthzRequest {
         client_id: client.id().to_owned(),

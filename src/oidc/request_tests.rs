@@ -245,6 +245,48 @@ fn the_claims_parameter_is_parsed_and_an_essential_acr_is_a_floor() {
 }
 
 #[test]
+fn a_named_service_raises_the_floor_and_an_unknown_one_is_refused() {
+    use crate::core::relying_party::NamedService;
+    let mut c = client(ClientAuthMethod::ClientSecretBasic, &["https://rp/cb"]);
+    c.rp.services = vec![
+        NamedService {
+            name: "cobro".into(),
+            display_name: "Cambio de lugar de cobro".into(),
+            min_level: LevelOfAssurance::High,
+        },
+        NamedService {
+            name: "informacion".into(),
+            display_name: String::new(),
+            min_level: LevelOfAssurance::Low,
+        },
+    ];
+    c.rp.min_level = LevelOfAssurance::Substantial;
+    let base = [("response_type", "code"), ("scope", "openid")];
+    let r = check(&c, &[base[0], base[1], ("service", "cobro")]).unwrap();
+    assert_eq!(r.floor(), LevelOfAssurance::High);
+    assert_eq!(r.required_level, LevelOfAssurance::High);
+    // A service never lowers the client's own minimum.
+    let r = check(&c, &[base[0], base[1], ("service", "informacion")]).unwrap();
+    assert_eq!(r.floor(), LevelOfAssurance::Substantial);
+    // A voluntary acr_values cannot lower it either.
+    let r = check(
+        &c,
+        &[
+            base[0],
+            base[1],
+            ("service", "cobro"),
+            ("acr_values", "low"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(r.floor(), LevelOfAssurance::High);
+    assert_eq!(
+        redirected_code(check(&c, &[base[0], base[1], ("service", "nomina")])),
+        "invalid_request"
+    );
+}
+
+#[test]
 fn requests_kept_before_the_floor_existed_keep_their_level_as_the_floor() {
     let c = client(ClientAuthMethod::ClientSecretBasic, &["https://rp/cb"]);
     let r = check(

@@ -114,6 +114,9 @@ pub async fn sso_post(
 #[derive(Debug, Deserialize)]
 pub struct ResumeQuery {
     id: String,
+    /// `1` when the login page could not reach the level asked for.
+    #[serde(default)]
+    unmet: Option<String>,
 }
 
 /// `GET /saml/sso/resume?id=…`: back from the login page.
@@ -137,7 +140,12 @@ pub async fn resume(
     if let Err(e) = state.engine.ephemeral.delete(&key).await {
         return refuse(tr, SamlError::from(e));
     }
-    match decide(&state, &parts, pending, true).await {
+    let resumed = if q.unmet.as_deref() == Some("1") {
+        Resumed::Unmet
+    } else {
+        Resumed::FromLogin
+    };
+    match decide(&state, &parts, pending, Some(resumed)).await {
         Ok(r) => r,
         Err(e) => refuse(tr, e),
     }
@@ -154,7 +162,7 @@ async fn handle(
         Err(e) => Err(e),
     };
     let result = match pending {
-        Ok(p) => decide(&state, &parts, p, false).await,
+        Ok(p) => decide(&state, &parts, p, None).await,
         Err(e) => Err(e),
     };
     match result {
@@ -294,11 +302,20 @@ async fn verify(state: &AppState, r: Received) -> Result<Pending, SamlError> {
 
 /// Answers a verified request: from the session, by sending the citizen to log in, or with
 /// a SAML error status.
+/// How a request comes back from the login page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Resumed {
+    /// After a login.
+    FromLogin,
+    /// The login page found the level out of the citizen's reach (`unmet=1`).
+    Unmet,
+}
+
 async fn decide(
     state: &AppState,
     parts: &Parts,
     pending: Pending,
-    resumed: bool,
+    resumed: Option<Resumed>,
 ) -> Result<Response, SamlError> {
     let rp = state
         .engine
@@ -342,10 +359,12 @@ async fn decide(
     let signed_in = auth::current(state, parts)
         .await
         .map_err(|e| SamlError::internal(format!("{e:?}")))?;
-    let mut ceiling = match &allowed {
+    let ceiling = match &allowed {
         Some(a) => request::reachable_with(&state.engine.policy, a),
         None => request::reachable_by_login(&state.engine.policy),
     };
+    // A live session that may not be stepped up: ForceAuthn, or it used an excluded method.
+    let mut fresh_login = false;
     if let Some(si) = &signed_in {
         let fresh_enough =
             !pending.request.force_authn || si.session.auth_time >= pending.received_at;
@@ -359,7 +378,20 @@ async fn decide(
         if fresh_enough && methods_ok && request::level_ok(si.session.level, rp.min_level, ctx) {
             return success(state, &rp, &settings, &pending, si).await;
         }
-        ceiling = ceiling.min(state.engine.policy.proofing_cap(si.citizen.proofing));
+        // A citizen whose proofing caps them below the level is still sent to the login
+        // page, which tells them how to reach it (an office visit) before the SP hears.
+        fresh_login = !(fresh_enough && methods_ok);
+    }
+    if resumed == Some(Resumed::Unmet) {
+        return error_answer(
+            state,
+            &rp,
+            &settings,
+            &pending,
+            SamlStatus::NoAuthnContext,
+            "the requested level cannot be reached by this citizen",
+        )
+        .await;
     }
     if pending.request.is_passive {
         return error_answer(
@@ -383,7 +415,7 @@ async fn decide(
         )
         .await;
     };
-    if resumed && signed_in.is_some() {
+    if resumed.is_some() && signed_in.is_some() {
         // Back from the login page and still not enough: do not loop.
         return error_answer(
             state,
@@ -407,6 +439,9 @@ async fn decide(
         login_then(&format!("/saml/sso/resume?id={id}")),
         target.as_str()
     );
+    if fresh_login {
+        location.push_str("&fresh=1");
+    }
     if let Some(a) = &allowed {
         let names: Vec<&str> = a.iter().map(|m| m.amr()).collect();
         location.push_str(&format!("&methods={}", names.join(",")));

@@ -489,7 +489,9 @@ async fn logging_in_again_keeps_the_session_and_another_citizen_replaces_it() {
     let first = e.sessions_of(lucia, cfg).await.unwrap();
     assert_eq!(first.len(), 1);
 
-    password(&b, "?acr=substantial", ID, PASSWORD).await;
+    // A fresh login asked for (fresh=1: prompt=login, max_age, ForceAuthn); without it the
+    // session would be stepped up with the SMS code alone (tests/it/levels.rs).
+    password(&b, "?acr=substantial&fresh=1", ID, PASSWORD).await;
     b.get("/login/code").await;
     let code = d.last_sms_code(MOBILE);
     let done = b.post("/login/code", &[("code", &code)]).await;

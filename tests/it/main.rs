@@ -5,6 +5,7 @@ mod activation;
 mod browser;
 mod cli;
 mod demo;
+mod levels;
 mod login;
 mod oidc;
 mod oidc_peer;

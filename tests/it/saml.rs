@@ -1670,3 +1670,113 @@ async fn saml_clave_excluding_giss_forces_a_new_login_with_the_app_only() {
     let old_now = sessions.iter().find(|s| s.id == old.id).unwrap();
     assert!(old_now.ended_at.is_some());
 }
+
+/// The `AuthnContextClassRef` of a successful Response.
+fn authn_context_of(xml_text: &str) -> String {
+    roxmltree::Document::parse(xml_text)
+        .unwrap()
+        .descendants()
+        .find(|n| n.has_tag_name("AuthnContextClassRef"))
+        .and_then(|n| n.text())
+        .unwrap()
+        .to_owned()
+}
+
+/// Step-up over SAML, and one level for one session whatever the protocol: a password-only
+/// session asked for substantial is raised with the SMS code alone (same `SessionIndex`);
+/// `ForceAuthn` asks for the password instead; and an OIDC client served from the same
+/// session gets as `acr` exactly the `AuthnContextClassRef` the SP got.
+#[tokio::test]
+async fn saml_step_up_raises_the_session_and_oidc_acr_agrees_with_the_authn_context() {
+    let f = fixture().await;
+    let (session, cookie) = f.session(&[AuthMethod::Pwd], LevelOfAssurance::Low).await;
+    let b = Browser::new(f.server.addr);
+    b.plant(&cookie);
+    // Low is enough for a request of minimum low.
+    let mut r = Req::new();
+    r.context = Some(("minimum", "low"));
+    let q = f.redirect_query(&r.xml(&f.sp_key), None);
+    let low = answer(&b.get(&format!("/saml/sso?{q}")).await).0;
+    assert_eq!(authn_context_of(&low), "http://eidas.europa.eu/LoA/low");
+
+    let r = Req::new();
+    let q = f.redirect_query(&r.xml(&f.sp_key), None);
+    let p = b.get(&format!("/saml/sso?{q}")).await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    let login = p.location.clone().unwrap();
+    assert!(!login.contains("fresh=1"), "{login}");
+    let step = b.get(&login).await;
+    assert_eq!(
+        step.location.as_deref(),
+        Some("/login/code"),
+        "{}",
+        step.body
+    );
+    let page = b.follow(&step).await;
+    assert!(page.body.contains("id=\"step-up\""), "{}", page.body);
+    let code = f.d.last_sms_code("+34600111222");
+    let done = b.post("/login/code", &[("code", &code)]).await;
+    assert!(
+        done.location
+            .as_deref()
+            .unwrap()
+            .starts_with("/saml/sso/resume?id="),
+        "{done:?}"
+    );
+    let (xml_text, _) = answer(&b.follow(&done).await);
+    check_success(&f, &xml_text, &r.id, &session, "substantial");
+    let saml_level = authn_context_of(&xml_text);
+
+    // The same session over OIDC.
+    let added = f.d.cli_json(&[
+        "admin",
+        "client",
+        "add",
+        "mismo",
+        "--skip-consent",
+        "--redirect-uri",
+        "http://localhost:9999/cb",
+    ]);
+    let secret = added["client_secret"].as_str().unwrap();
+    let p = b
+        .get("/oidc/authorize?client_id=mismo&response_type=code&scope=openid&redirect_uri=http%3A%2F%2Flocalhost%3A9999%2Fcb")
+        .await;
+    let to = url::Url::parse(p.location.as_deref().unwrap()).unwrap();
+    let code = to
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .unwrap_or_else(|| panic!("no code in {to}"))
+        .1
+        .into_owned();
+    let res = b
+        .client
+        .post(format!("{}/oidc/token", b.base))
+        .basic_auth("mismo", Some(secret))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", "http://localhost:9999/cb"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let body: serde_json::Value = res.json().await.unwrap();
+    let claims = pasarela::oidc::id_token::verify_own(
+        &f.server.state.keys,
+        "http://localhost:8080",
+        body["id_token"].as_str().unwrap(),
+    )
+    .expect("signed by a published key");
+    assert_eq!(claims["acr"], saml_level.as_str());
+    assert_eq!(claims["sid"], session.id.as_str());
+
+    // ForceAuthn: a fresh login with the password, never a step-up.
+    let mut r = Req::new();
+    r.force = true;
+    let q = f.redirect_query(&r.xml(&f.sp_key), None);
+    let login = b.get(&format!("/saml/sso?{q}")).await.location.unwrap();
+    assert!(login.contains("fresh=1"), "{login}");
+    let form = b.get(&login).await;
+    assert_eq!(form.status, 200);
+    assert!(form.body.contains("current-password"), "{}", form.body);
+}

@@ -199,6 +199,7 @@ pub struct Browser {
     pub client: reqwest::Client,
     pub base: String,
     csrf: std::sync::Mutex<Option<String>>,
+    jar: std::sync::Arc<reqwest::cookie::Jar>,
 }
 
 /// A response as the tests look at it.
@@ -211,15 +212,24 @@ pub struct Page {
 
 impl Browser {
     pub fn new(addr: std::net::SocketAddr) -> Self {
+        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
         Self {
             client: reqwest::Client::builder()
-                .cookie_store(true)
+                .cookie_provider(jar.clone())
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .unwrap(),
             base: format!("http://{addr}"),
             csrf: std::sync::Mutex::new(None),
+            jar,
         }
+    }
+
+    /// Adds `name=value` (e.g. a session cookie made through the engine) to the browser.
+    pub fn plant(&self, name_value: &str) {
+        let url = self.base.parse().unwrap();
+        self.jar
+            .add_cookie_str(&format!("{name_value}; Path=/"), &url);
     }
 
     async fn page(&self, res: reqwest::Response) -> Page {
@@ -308,10 +318,14 @@ pub fn sp_metadata(entity: &str, cert_b64: &str) -> String {
     )
 }
 
-/// `text` with the five XML/HTML entities turned back into characters.
+/// `text` with the XML/HTML entities (named, and the numeric forms askama writes) turned
+/// back into characters.
 pub fn html_unescape(text: &str) -> String {
     text.replace("&quot;", "\"")
+        .replace("&#34;", "\"")
         .replace("&apos;", "'")
+        .replace("&#39;", "'")
+        .replace("&#38;", "&")
         .replace("&lt;", "<")
         .replace("&gt;", ">")
         .replace("&amp;", "&")

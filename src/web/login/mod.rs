@@ -15,9 +15,10 @@ use super::pages::{check_csrf, local_path, see_other};
 use super::state::AppState;
 use crate::core::CoreError;
 use crate::core::audit::Outcome;
+use crate::core::citizen::Citizen;
 use crate::core::citizen::CitizenId;
 use crate::core::engine::Actor;
-use crate::core::level::{AuthMethod, LevelOfAssurance, ProofingLevel};
+use crate::core::level::{AuthMethod, LevelOfAssurance, ProofingLevel, StepUp};
 use crate::core::login::{PasswordOutcome, SecondFactor};
 use crate::core::notify::mask_phone;
 use crate::core::otp::{OtpOutcome, SendRefusal};
@@ -44,9 +45,11 @@ const ADDRESS_FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
 
 mod logout;
 mod second;
+mod step_up;
 
 use logout::{logged_out, logout_form, logout_submit};
 use second::{code_form, code_resend, code_submit, use_sms};
+use step_up::{next_step, step_up_session};
 
 /// The routes of the login pages.
 pub fn routes() -> Router<AppState> {
@@ -118,9 +121,27 @@ struct SecondStep {
     totp: bool,
     /// Wrong TOTP codes in this attempt.
     totp_failures: u32,
-    /// SMS codes are not accepted in this login (the service excluded them).
+    /// SMS codes are not accepted in this login (the service excluded them, or they would
+    /// not reach the level asked for).
     #[serde(default)]
     no_sms: bool,
+    /// The methods used before this step began: the password, or the stepped-up session's.
+    #[serde(default)]
+    before: Vec<AuthMethod>,
+    /// The methods verified in this login so far (the password, earlier factors; for a
+    /// step-up only the factors added).
+    #[serde(default)]
+    done: Vec<AuthMethod>,
+    /// The factors still to ask for after the current one.
+    #[serde(default)]
+    queue: Vec<AuthMethod>,
+    /// A step-up of this SSO session (its id): no password was asked, and the session's level
+    /// is raised rather than a new session started.
+    #[serde(default)]
+    step_up: Option<String>,
+    /// The level this login is reaching for (shown on the code page of a step-up).
+    #[serde(default)]
+    goal: Option<LevelOfAssurance>,
 }
 
 /// What the login flow has established so far.
@@ -135,6 +156,14 @@ struct LoginFlow {
     /// The second-factor methods the service accepts (`?methods=`); `None`: any.
     #[serde(default)]
     methods: Option<Vec<AuthMethod>>,
+    /// The lowest level the service accepts (`?need=`; `None`: `level` itself). A citizen who
+    /// cannot reach it is told how to, and the service gets its error.
+    #[serde(default)]
+    need: Option<LevelOfAssurance>,
+    /// The service demands a fresh login (`prompt=login`, `max_age`, `ForceAuthn`): the
+    /// password is asked even with a live session.
+    #[serde(default)]
+    fresh: bool,
 }
 
 impl LoginFlow {
@@ -146,6 +175,8 @@ impl LoginFlow {
             second: None,
             flash: None,
             methods: None,
+            need: None,
+            fresh: false,
         }
     }
 }
@@ -254,6 +285,10 @@ struct LoginQuery {
     level: Option<String>,
     /// Comma-separated second-factor methods the service accepts (`sms`, `otp`).
     methods: Option<String>,
+    /// The lowest level the service accepts when `acr` is only what it would like.
+    need: Option<String>,
+    /// `1`: a fresh login is demanded; a live session is not stepped up.
+    fresh: Option<String>,
 }
 
 /// The posted password form.
@@ -348,18 +383,21 @@ async fn show_form(
     (jar, render(tr, &page)).into_response()
 }
 
-/// The level a `GET /login` asks for: `acr` (a value or alias of the vocabulary, or a bare
-/// level name) or `level`.
+/// A level named by an `acr` value or alias of the vocabulary, or a bare level name; the
+/// first known one of a space-separated list.
+fn named_level(state: &AppState, names: &str) -> Option<LevelOfAssurance> {
+    names.split_whitespace().find_map(|v| {
+        state
+            .engine
+            .vocabulary
+            .level_for_acr(v)
+            .or_else(|| v.parse().ok())
+    })
+}
+
+/// The level a `GET /login` asks for: `acr` or `level`.
 fn asked_level(state: &AppState, q: &LoginQuery) -> Option<LevelOfAssurance> {
-    let from_acr = q.acr.as_deref().and_then(|acr| {
-        acr.split_whitespace().find_map(|v| {
-            state
-                .engine
-                .vocabulary
-                .level_for_acr(v)
-                .or_else(|| v.parse().ok())
-        })
-    });
+    let from_acr = q.acr.as_deref().and_then(|acr| named_level(state, acr));
     from_acr.or_else(|| q.level.as_deref().and_then(|l| l.parse().ok()))
 }
 
@@ -377,12 +415,14 @@ fn accepts(flow: &LoginFlow, method: AuthMethod) -> bool {
     flow.methods.as_ref().is_none_or(|m| m.contains(&method))
 }
 
-/// `GET /login[?continue=PATH][&login_hint=ID][&acr=LEVEL|&level=LEVEL][&methods=sms,otp]`:
-/// the password form.
+/// `GET /login[?continue=PATH][&login_hint=ID][&acr=LEVEL|&level=LEVEL][&need=LEVEL]
+/// [&methods=sms,otp][&fresh=1]`: the password form or, for a citizen whose live session is
+/// below the level asked for, the step-up (only the missing factor).
 async fn login_form(
     State(state): State<AppState>,
     tr: Tr,
     client: ClientInfo,
+    headers: HeaderMap,
     jar: CookieJar,
     Query(q): Query<LoginQuery>,
 ) -> Response {
@@ -401,11 +441,31 @@ async fn login_form(
             .unwrap_or(DEFAULT_CONTINUE)
             .to_owned();
         flow.data.level = asked_level(&state, &q);
+        flow.data.need = q.need.as_deref().and_then(|n| named_level(&state, n));
         flow.data.methods = q.methods.as_deref().map(second_factors);
+        flow.data.fresh = q.fresh.as_deref() == Some("1");
     }
     flow.data.second = None;
     if let Err(e) = flow::save(&state, KIND, &flow).await {
         return page_error(tr, e);
+    }
+    if flash.is_none() {
+        match step_up_session(&state, &jar, &client, &flow.data).await {
+            Ok(Some((session, citizen))) => {
+                let ctx = Ctx {
+                    state: &state,
+                    tr,
+                    client: &client,
+                    headers: &headers,
+                };
+                let used = session.methods_set();
+                return match next_step(ctx, jar, flow, &citizen, &used, Some(&session)).await {
+                    Ok(r) | Err(r) => r,
+                };
+            }
+            Ok(None) => {}
+            Err(e) => return page_error(tr, e),
+        }
     }
     let (error, notice) = match flash {
         Some(f) if f.alert => (Some(f.text(&tr)), None),
@@ -499,51 +559,7 @@ async fn password_step(
     };
     flow.data.failures = 0;
     let pwd: BTreeSet<AuthMethod> = [AuthMethod::Pwd].into();
-    let by_password = state.engine.policy.achieved(citizen.proofing, &pwd);
-    if !needs_second_factor(
-        state.config.login.second_factor,
-        by_password,
-        flow.data.level,
-    ) {
-        return finish(
-            ctx,
-            jar,
-            &flow,
-            citizen.id,
-            citizen.proofing,
-            &[AuthMethod::Pwd],
-        )
-        .await;
-    }
-    let mut step = SecondStep {
-        citizen: citizen.id,
-        proofing: citizen.proofing,
-        masked_mobile: mask_phone(&citizen.mobile),
-        challenge: None,
-        totp: false,
-        totp_failures: 0,
-        no_sms: !accepts(&flow.data, AuthMethod::Sms),
-    };
-    // An enrolled authenticator app is offered first; SMS stays one click away (when the
-    // service accepts it).
-    step.totp = accepts(&flow.data, AuthMethod::Otp)
-        && state
-            .engine
-            .has_totp(citizen.id)
-            .await
-            .map_err(|e| fail(e.into()))?;
-    if !step.totp && step.no_sms {
-        let error = Some(tr.t("login-no-accepted-method"));
-        return Err(show_form(state, tr, jar, client, &flow, "", (error, None)).await);
-    }
-    if !step.totp {
-        flow.data.flash = send_first_code(state, tr, &flow.id, &mut step, &citizen.mobile)
-            .await
-            .map_err(|e| fail(e.into()))?;
-    }
-    flow.data.second = Some(step);
-    flow::save(state, KIND, &flow).await.map_err(fail)?;
-    Ok((jar, see_other("/login/code")).into_response())
+    next_step(ctx, jar, flow, &citizen, &pwd, None).await
 }
 
 /// Whether a login must go on to a second factor: always in `always` mode; in
@@ -610,6 +626,8 @@ async fn send_first_code(
 
 /// Ends the login: a new SSO session (or a re-authentication of the same citizen's live
 /// session), the session cookie, the flow ended, and `303` to where the citizen was going.
+/// A step-up (`stepped_up`: the session's id) only ever raises that session: if it ended in
+/// the meantime the citizen logs in again from the password.
 async fn finish(
     ctx: Ctx<'_>,
     jar: CookieJar,
@@ -617,6 +635,7 @@ async fn finish(
     citizen: CitizenId,
     proofing: ProofingLevel,
     methods: &[AuthMethod],
+    stepped_up: Option<&str>,
 ) -> Result<Response, Response> {
     let Ctx {
         state,
@@ -636,6 +655,13 @@ async fn finish(
     let existing = live_session(state, &jar, client.https)
         .await
         .map_err(fail)?;
+    if let Some(id) = stepped_up
+        && !existing
+            .as_ref()
+            .is_some_and(|s| s.id.as_str() == id && s.citizen_id == citizen)
+    {
+        return second::end_attempt(state, tr, flow.clone(), "login-step-up-ended").await;
+    }
     // A session that used a method this service excluded is not extended: a new one starts.
     let allowed = |s: &SsoSession| {
         s.methods_set()

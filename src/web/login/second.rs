@@ -1,5 +1,6 @@
 //! The second step of a login: the SMS code or the authenticator app's code, with resends.
 
+use super::step_up::factor_done;
 use super::*;
 
 #[derive(Template)]
@@ -12,6 +13,8 @@ pub(super) struct CodePage<'a> {
     totp: bool,
     /// The switch to SMS is offered.
     sms_allowed: bool,
+    /// A step-up towards this level (its name): the page says why it is asked.
+    step_up: Option<String>,
     error: Option<String>,
     notice: Option<String>,
 }
@@ -46,6 +49,11 @@ pub(super) fn show_code(
         masked_mobile: &step.masked_mobile,
         totp: step.totp,
         sms_allowed: !step.no_sms,
+        step_up: step
+            .step_up
+            .as_ref()
+            .and(step.goal)
+            .map(|l| super::step_up::level_name(&tr, l)),
         error,
         notice,
     };
@@ -159,15 +167,7 @@ pub(super) async fn code_step(
         .map_err(core)?;
     match outcome {
         OtpOutcome::Verified(who) if who == step.citizen => {
-            finish(
-                ctx,
-                jar,
-                &flow,
-                step.citizen,
-                step.proofing,
-                &[AuthMethod::Pwd, AuthMethod::Sms],
-            )
-            .await
+            factor_done(ctx, jar, flow, step, AuthMethod::Sms).await
         }
         OtpOutcome::Wrong { remaining } => {
             let flash = Flash {
@@ -237,15 +237,7 @@ pub(super) async fn totp_step(
             )
             .await
             .map_err(core)?;
-        return finish(
-            ctx,
-            jar,
-            &flow,
-            step.citizen,
-            step.proofing,
-            &[AuthMethod::Pwd, AuthMethod::Otp],
-        )
-        .await;
+        return factor_done(ctx, jar, flow, step, AuthMethod::Otp).await;
     }
     step.totp_failures = step.totp_failures.saturating_add(1);
     let exhausted = step.totp_failures >= max;

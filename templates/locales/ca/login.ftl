@@ -48,3 +48,16 @@ logout-done-text = La seua sessió s'ha tancat.
 logout-done-advice = Si fa servir un ordinador compartit, tanque també el navegador.
 logout-login-again = Tornar a accedir
 login-no-accepted-method = El servei al qual accedeix no admet cap dels mètodes de verificació que té activats (SMS o aplicació d'autenticació). Torneu al servei i trieu una altra manera d'identificar-vos.
+
+## Pas addicional i nivells que el ciutadà no pot assolir
+login-step-up-intro = Aquest servei necessita el nivell de seguretat { $level }. Confirma que ets tu amb un pas més; no cal que tornis a escriure la contrasenya.
+level-unreachable-title = Nivell de seguretat no assolit
+level-unreachable-heading = Aquest servei necessita el nivell de seguretat { $level }
+level-unreachable-current = La teva sessió té el nivell { $level }.
+level-unreachable-proofing = La teva identitat es va comprovar per internet o per carta, i això no permet un nivell més alt. Per assolir-lo, cal comprovar la teva identitat en persona.
+level-unreachable-office = Demana cita prèvia en una oficina de registre i porta el teu document d'identitat (DNI, NIE o passaport). Quan l'oficina l'hagi comprovat, torna a entrar: la teva contrasenya i els teus codis de sempre assoliran aquest nivell.
+level-unreachable-methods = No tens cap mètode d'accés que assoleixi aquest nivell. Necessita un d'aquests:
+level-unreachable-account = Pots activar una aplicació d'autenticació al teu compte; els certificats s'afegeixen en una oficina de registre.
+level-unreachable-account-link = Ves al teu compte
+level-unreachable-back = Tornar al servei
+login-step-up-ended = La teva sessió ha acabat abans de completar el pas addicional. Torna a entrar.

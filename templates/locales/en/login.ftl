@@ -48,3 +48,16 @@ logout-done-text = Your session has ended.
 logout-done-advice = If you are using a shared computer, close the browser too.
 logout-login-again = Log in again
 login-no-accepted-method = The service you are signing in to accepts none of the verification methods you have (SMS or authenticator app). Go back to the service and choose another way to sign in.
+
+## Step-up and levels the citizen cannot reach
+login-step-up-intro = This service needs the { $level } security level. Confirm it is you with one more step; you do not need your password again.
+level-unreachable-title = Security level not reached
+level-unreachable-heading = This service needs the { $level } security level
+level-unreachable-current = Your session has the { $level } level.
+level-unreachable-proofing = Your identity was checked online or by letter, and that allows no higher level. To reach it, your identity must be checked in person.
+level-unreachable-office = Book an appointment at a registry office and take your identity document (DNI, NIE or passport). Once the office has checked it, log in again: your usual password and codes will then reach this level.
+level-unreachable-methods = You have no sign-in method that reaches this level. It needs one of these:
+level-unreachable-account = You can set up an authenticator app in your account; certificates are added at a registry office.
+level-unreachable-account-link = Go to your account
+level-unreachable-back = Back to the service
+login-step-up-ended = Your session ended before the extra step was completed. Log in again.

@@ -48,3 +48,16 @@ logout-done-text = Su sesión se ha cerrado.
 logout-done-advice = Si usa un ordenador compartido, cierre también el navegador.
 logout-login-again = Volver a acceder
 login-no-accepted-method = El servicio al que accede no admite ninguno de los métodos de verificación que tiene activados (SMS o aplicación de autenticación). Vuelva al servicio y elija otro modo de identificarse.
+
+## Paso adicional y niveles que el ciudadano no puede alcanzar
+login-step-up-intro = Este servicio necesita el nivel de seguridad { $level }. Confirma que eres tú con un paso más; no necesitas volver a escribir tu contraseña.
+level-unreachable-title = Nivel de seguridad no alcanzado
+level-unreachable-heading = Este servicio necesita el nivel de seguridad { $level }
+level-unreachable-current = Tu sesión tiene el nivel { $level }.
+level-unreachable-proofing = Tu identidad se comprobó por internet o por carta, y eso no permite un nivel mayor. Para alcanzarlo, tu identidad debe comprobarse en persona.
+level-unreachable-office = Pide cita previa en una oficina de registro y lleva tu documento de identidad (DNI, NIE o pasaporte). Cuando la oficina lo haya comprobado, vuelve a entrar: tu contraseña y tus códigos de siempre alcanzarán este nivel.
+level-unreachable-methods = No tienes ningún método de acceso que alcance este nivel. Necesita uno de estos:
+level-unreachable-account = Puedes activar una aplicación de autenticación en tu cuenta; los certificados se añaden en una oficina de registro.
+level-unreachable-account-link = Ir a tu cuenta
+level-unreachable-back = Volver al servicio
+login-step-up-ended = Tu sesión terminó antes de completar el paso adicional. Vuelve a entrar.
