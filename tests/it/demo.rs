@@ -25,6 +25,12 @@ const SECRET_SHA256: &str = "a2de59494967da9bba47722ce08f83cffc6e45e3eedec29113b
 const SUBSTANTIAL: &str = "http://eidas.europa.eu/LoA/substantial";
 const HIGH: &str = "http://eidas.europa.eu/LoA/high";
 const LOW: &str = "http://eidas.europa.eu/LoA/low";
+/// The demo's services as config/dev.toml declares them.
+const SERVICES: &str = "\
+[[oidc.clients.services]]\nname = \"informacion\"\nmin_level = \"low\"\n\
+[[oidc.clients.services]]\nname = \"vida-laboral\"\nmin_level = \"substantial\"\n\
+[[oidc.clients.services]]\nname = \"domicilio\"\nmin_level = \"substantial\"\n\
+[[oidc.clients.services]]\nname = \"cobro\"\nmin_level = \"high\"\n";
 
 /// The demo binary, killed on drop.
 struct DemoProcess(Child);
@@ -85,7 +91,8 @@ async fn setup() -> Setup {
          [[oidc.clients]]\nid = \"sede-demo\"\nname = \"Sede electrónica (demo)\"\n\
          redirect_uris = [\"{demo}/oidc/callback\"]\n\
          post_logout_redirect_uris = [\"{demo}/salida\"]\n\
-         client_secret_sha256 = \"{SECRET_SHA256}\"\nmin_level = \"low\"\nskip_consent = true\n"
+         client_secret_sha256 = \"{SECRET_SHA256}\"\nmin_level = \"low\"\nskip_consent = true\n\
+         {SERVICES}"
     ));
     let sp = d.dir.path().join("sede-demo-sp.xml");
     std::fs::write(&sp, &md.stdout).unwrap();
