@@ -181,7 +181,7 @@ impl Web {
         Self::page(self.http.post(url).form(form).send().await.unwrap()).await
     }
 
-    /// GETs `url` and follows redirects while they go to `until_not`'s origin… up to 10.
+    /// GETs `url` and follows redirects (at most 10); returns the final URL and page.
     async fn follow(&self, mut url: String) -> (String, u16, String) {
         for _ in 0..10 {
             let (status, location, body) = self.get(&url).await;
@@ -433,6 +433,34 @@ async fn demo_signs_in_over_oidc_answers_rfc_9470_and_enters_over_saml() {
         )
         .await;
     assert_eq!(status, 400);
+
+    // Back over OIDC (pasarela's session answers at once), then "Salir": RP-initiated logout
+    // ends pasarela's session too and comes back to the demo.
+    let (url, status, page) = web.follow(format!("{}/entrar/oidc", s.demo)).await;
+    assert_eq!(url, format!("{}/", s.demo), "{page}");
+    assert!(page.contains("por OpenID Connect"), "{page}");
+    let (status2, location, body) = web.post(&format!("{}/salir", s.demo), &[]).await;
+    assert_eq!((status, status2), (200, 303), "{body}");
+    let logout = location.unwrap();
+    assert!(
+        logout.starts_with(&format!("{}/oidc/logout?", s.issuer)),
+        "{logout}"
+    );
+    let q = query_of(&logout);
+    assert!(q.contains_key("id_token_hint"));
+    assert_eq!(q["post_logout_redirect_uri"], format!("{}/salida", s.demo));
+    let (url, status, page) = web.follow(logout).await;
+    assert_eq!(url, format!("{}/salida", s.demo), "{page}");
+    assert_eq!(status, 200);
+    let (_, _, home) = web.get(&format!("{}/", s.demo)).await;
+    assert!(home.contains("No has entrado"), "{home}");
+    let (url, _, _) = web
+        .follow(format!("{}/servicios/vida-laboral", s.demo))
+        .await;
+    assert!(
+        url.contains("/login?"),
+        "pasarela's session ended too: {url}"
+    );
     s.server.shutdown(Duration::from_secs(1)).await.unwrap();
 }
 
