@@ -813,6 +813,23 @@ mod shipped_files {
         assert_eq!(vocabulary.level_for_acr("nivel2"), Some(Substantial));
         assert_eq!(vocabulary.level_for_acr("nivel3"), Some(High));
         assert_eq!(c.citizens.default_region, "AR");
+        // The guide's three nivel-3 services, on the e-office's client.
+        let office = &c.oidc.clients[0];
+        assert_eq!(office.min_level, Substantial);
+        let high: Vec<&str> = office
+            .services
+            .iter()
+            .filter(|s| s.min_level == High)
+            .map(|s| s.name.as_str())
+            .collect();
+        assert_eq!(
+            high,
+            [
+                "servicios-corporativos",
+                "cambio-lugar-cobro",
+                "reparacion-historica"
+            ]
+        );
     }
 
     #[test]

@@ -23,7 +23,8 @@ pub struct SignedIn {
     pub citizen: Citizen,
 }
 
-/// The live session behind the request's session cookie and its active account, if any.
+/// The live session behind the request's session cookie and its active account, if any; the
+/// session's level never above what the account's proofing allows now.
 pub async fn current(state: &AppState, parts: &Parts) -> Result<Option<SignedIn>, PageError> {
     let https = parts
         .extensions
@@ -48,7 +49,20 @@ pub async fn current(state: &AppState, parts: &Parts) -> Result<Option<SignedIn>
         .map_err(crate::core::CoreError::from)?;
     Ok(citizen
         .filter(|c| c.status == CitizenStatus::Active)
-        .map(|citizen| SignedIn { session, citizen }))
+        .map(|citizen| SignedIn {
+            session: capped(state, session, &citizen),
+            citizen,
+        }))
+}
+
+/// `session` with its level capped by what the account's proofing allows *now*: an operator
+/// who lowers a citizen's proofing level (`admin citizen set-level`) lowers every live
+/// session's assertions at once, without waiting for the next login.
+pub(crate) fn capped(state: &AppState, mut session: SsoSession, citizen: &Citizen) -> SsoSession {
+    if let Some(cap) = state.engine.policy.proofing_cap(citizen.proofing) {
+        session.level = session.level.min(cap);
+    }
+    session
 }
 
 impl FromRequestParts<AppState> for SignedIn {

@@ -138,6 +138,20 @@ fn link(page: &Page, id: &str) -> String {
     html_unescape(&tag[href..href + len])
 }
 
+/// The page the login at `login` shows for a level out of reach; it names `how` (the method
+/// or the office that would reach it).
+async fn unreachable(op: &Op, login: &str, how: &str) -> Page {
+    let page = op.b.get(login).await;
+    assert_eq!(page.status, 200, "{page:?}");
+    assert!(
+        page.body.contains("id=\"level-unreachable\""),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains(how), "{how}: {}", page.body);
+    page
+}
+
 /// Posts Lucía's password on the login form at `login`; returns where it goes next.
 async fn password(op: &Op, login: &str) -> Page {
     password_as(op, login, "12345678Z", PASSWORD).await
@@ -223,18 +237,7 @@ async fn a_session_below_the_service_is_stepped_up_with_the_sms_code_alone() {
             .get(&authorize("sede", &[("state", "c"), ("service", "cobro")]))
             .await,
     );
-    let page = op.b.get(&login).await;
-    assert_eq!(page.status, 200);
-    assert!(
-        page.body.contains("id=\"level-unreachable\""),
-        "{}",
-        page.body
-    );
-    assert!(
-        page.body.contains("certificado electrónico"),
-        "{}",
-        page.body
-    );
+    let page = unreachable(&op, &login, "certificado electrónico").await;
     assert!(
         page.body.contains("Sustancial"),
         "the current level: {}",
@@ -294,12 +297,7 @@ async fn a_client_whose_minimum_is_high_never_gets_a_code_for_a_substantial_sess
     }
     for extra in [vec![], vec![("acr_values", "low substantial")]] {
         let login = to_login(&op.b.get(&authorize("alta", &extra)).await);
-        let page = op.b.get(&login).await;
-        assert!(
-            page.body.contains("id=\"level-unreachable\""),
-            "{}",
-            page.body
-        );
+        let page = unreachable(&op, &login, "certificado electrónico").await;
         // Going back (or forging the flag) answers the error, never a code.
         let q = at_callback(&op.b.get(&link(&page, "level-back")).await);
         assert_eq!(q["error"], "unmet_authentication_requirements", "{extra:?}");
@@ -424,17 +422,7 @@ async fn clave_asks_the_sms_code_at_every_login_and_high_needs_a_certificate() {
     let q = sms_then_callback(&op, &next).await;
     assert_eq!(id_token(&op, "sede", &q["code"]).await["acr"], SUBSTANTIAL);
     let login = to_login(&op.b.get(&authorize("sede", &[("service", "cobro")])).await);
-    let page = op.b.get(&login).await;
-    assert!(
-        page.body.contains("id=\"level-unreachable\""),
-        "{}",
-        page.body
-    );
-    assert!(
-        page.body.contains("certificado electrónico"),
-        "{}",
-        page.body
-    );
+    let page = unreachable(&op, &login, "certificado electrónico").await;
     let q = at_callback(&op.b.get(&link(&page, "level-back")).await);
     assert_eq!(q["error"], "unmet_authentication_requirements");
     op.stop().await;
@@ -523,6 +511,32 @@ async fn anses_online_proofing_is_nivel_2_and_nivel_3_needs_the_office() {
     let q = at_callback(&b.follow(&after).await);
     assert_eq!(id_token(&op, "sede", &q["code"]).await["acr"], SUBSTANTIAL);
 
+    // The shipped e-office client: nivel 2 by default, nivel 3 for the guide's three services.
+    let mi_anses = |service: Option<&str>| {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        q.append_pair("client_id", "mi-anses");
+        q.append_pair("response_type", "code");
+        q.append_pair("scope", "openid");
+        q.append_pair(
+            "redirect_uri",
+            "https://servicioscorp.anses.gob.ar/clavelogin/oidc/callback",
+        );
+        q.append_pair("prompt", "login");
+        if let Some(s) = service {
+            q.append_pair("service", s);
+        }
+        format!("/oidc/authorize?{}", q.finish())
+    };
+    assert!(to_login(&b.get(&mi_anses(None)).await).contains("acr=substantial"));
+    for service in [
+        "servicios-corporativos",
+        "cambio-lugar-cobro",
+        "reparacion-historica",
+    ] {
+        let login = to_login(&b.get(&mi_anses(Some(service))).await);
+        assert!(login.contains("acr=high"), "{service}: {login}");
+    }
+
     // Nivel 3 is out of reach of online proofing: the page sends Martina to an office.
     let essential3 = r#"{"id_token":{"acr":{"essential":true,"values":["nivel3"]}}}"#;
     let login = to_login(
@@ -530,13 +544,7 @@ async fn anses_online_proofing_is_nivel_2_and_nivel_3_needs_the_office() {
             .get(&authorize("sede", &[("claims", essential3)]))
             .await,
     );
-    let page = op.b.get(&login).await;
-    assert!(
-        page.body.contains("id=\"level-unreachable\""),
-        "{}",
-        page.body
-    );
-    assert!(page.body.contains("oficina"), "{}", page.body);
+    let page = unreachable(&op, &login, "oficina").await;
     let q = at_callback(&op.b.get(&link(&page, "level-back")).await);
     assert_eq!(q["error"], "unmet_authentication_requirements");
 

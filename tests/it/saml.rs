@@ -31,7 +31,12 @@ async fn fixture() -> Fixture {
 
 /// Like [`fixture`], with more `admin sp add` options.
 async fn fixture_with(sp_options: &[&str]) -> Fixture {
-    let d = journey_deployment("");
+    fixture_config("", sp_options).await
+}
+
+/// Like [`fixture_with`], with `extra` configuration.
+async fn fixture_config(extra: &str, sp_options: &[&str]) -> Fixture {
+    let d = journey_deployment(extra);
     let ring = KeyRing::in_memory(chrono::Utc::now()).unwrap();
     let sp_key = ring.active(JwsAlg::RS256).unwrap();
     let cert = base64::engine::general_purpose::STANDARD.encode(sp_key.certificate_der());
@@ -1779,4 +1784,63 @@ async fn saml_step_up_raises_the_session_and_oidc_acr_agrees_with_the_authn_cont
     let form = b.get(&login).await;
     assert_eq!(form.status, 200);
     assert!(form.body.contains("current-password"), "{}", form.body);
+}
+
+/// ANSES-style tables (the password alone as strong as the proofing behind it): an operator who
+/// lowers Lucía's proofing lowers her live session's assertions at once, and a request for
+/// high then shows the page pointing to an office, after which the SP gets NoAuthnContext.
+#[tokio::test]
+async fn saml_a_level_capped_by_proofing_is_explained_then_no_authn_context() {
+    let tables = "[login]\nsecond_factor = \"when_needed\"\n\
+                  [[levels.methods]]\nmethods = [\"pwd\"]\nlevel = \"high\"\n";
+    let f = fixture_config(tables, &[]).await;
+    let (session, cookie) = f.session(&[AuthMethod::Pwd], LevelOfAssurance::High).await;
+    let b = Browser::new(f.server.addr);
+    b.plant(&cookie);
+    let mut r = Req::new();
+    r.context = Some(("minimum", "high"));
+    let q = f.redirect_query(&r.xml(&f.sp_key), None);
+    let (xml_text, _) = answer(&b.get(&format!("/saml/sso?{q}")).await);
+    check_success(&f, &xml_text, &r.id, &session, "high");
+
+    f.d.cli_ok(&[
+        "admin",
+        "citizen",
+        "set-level",
+        "12345678Z",
+        "--proofing",
+        "online",
+    ]);
+    // Substantial is still true and answered; high no longer is.
+    let r = Req::new();
+    let q = f.redirect_query(&r.xml(&f.sp_key), None);
+    let (xml_text, _) = answer(&b.get(&format!("/saml/sso?{q}")).await);
+    assert_eq!(
+        authn_context_of(&xml_text),
+        "http://eidas.europa.eu/LoA/substantial"
+    );
+    let mut r = Req::new();
+    r.context = Some(("minimum", "high"));
+    let q = f.redirect_query(&r.xml(&f.sp_key), Some("rs"));
+    let p = b.get(&format!("/saml/sso?{q}")).await;
+    assert_eq!(p.status, 303, "{}", p.body);
+    let page = b.follow(&p).await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("id=\"level-unreachable\""),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("oficina"), "{}", page.body);
+    let at = page.body.find("id=\"level-back\"").unwrap();
+    let tag = &page.body[page.body[..at].rfind('<').unwrap()..];
+    let href = tag.find("href=\"").unwrap() + 6;
+    let back = html_unescape(&tag[href..href + tag[href..].find('"').unwrap()]);
+    let (xml_text, relay) = answer(&b.get(&back).await);
+    assert_eq!(
+        status_of(&xml_text),
+        "urn:oasis:names:tc:SAML:2.0:status:NoAuthnContext"
+    );
+    assert!(!xml_text.contains("Assertion"));
+    assert_eq!(relay.as_deref(), Some("rs"));
 }

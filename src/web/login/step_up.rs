@@ -47,16 +47,20 @@ pub(super) async fn step_up_session(
         .methods_set()
         .iter()
         .any(|m| *m != AuthMethod::Pwd && !accepts(flow, *m));
-    if session.level >= target || excluded {
+    if excluded {
         return Ok(None);
     }
-    let citizen = state
+    let Some(citizen) = state
         .engine
         .store
         .citizen(session.citizen_id)
         .await
         .map_err(CoreError::from)?
-        .filter(|c| c.status == CitizenStatus::Active);
+        .filter(|c| c.status == CitizenStatus::Active)
+    else {
+        return Ok(None);
+    };
+    let session = crate::web::auth::capped(state, session, &citizen);
     // The methods already used reach the level now (an office raised the proofing since):
     // a login with the password asserts it, as a step-up adding nothing could not.
     let reached_anew = |c: &Citizen| {
@@ -66,7 +70,7 @@ pub(super) async fn step_up_session(
             .achieved(c.proofing, &session.methods_set())
             .is_some_and(|l| l >= target)
     };
-    Ok(citizen.filter(|c| !reached_anew(c)).map(|c| (session, c)))
+    Ok((session.level < target && !reached_anew(&citizen)).then_some((session, citizen)))
 }
 
 /// Decides the rest of a login for `citizen`, who has used `used` so far (the password, or
@@ -74,7 +78,7 @@ pub(super) async fn step_up_session(
 pub(super) async fn next_step(
     ctx: Ctx<'_>,
     jar: CookieJar,
-    mut flow: Flow<LoginFlow>,
+    flow: Flow<LoginFlow>,
     citizen: &Citizen,
     used: &BTreeSet<AuthMethod>,
     stepping_up: Option<&SsoSession>,
@@ -171,7 +175,7 @@ pub(super) async fn next_step(
     } else {
         used.iter().copied().collect()
     };
-    let mut step = SecondStep {
+    let step = SecondStep {
         citizen: citizen.id,
         proofing: citizen.proofing,
         masked_mobile: mask_phone(&citizen.mobile),
@@ -185,17 +189,35 @@ pub(super) async fn next_step(
         step_up: stepping_up.map(|s| s.id.as_str().to_owned()),
         goal,
     };
-    flow.data.flash = begin_factor(
+    ask(
         state,
         tr,
-        &flow.id,
-        &mut step,
+        jar,
+        flow,
+        step,
         first,
         &available,
         &citizen.mobile,
     )
     .await
-    .map_err(|e| fail(e.into()))?;
+}
+
+/// Asks for `method` as the flow's next factor: the code page.
+#[allow(clippy::too_many_arguments)]
+async fn ask(
+    state: &AppState,
+    tr: Tr,
+    jar: CookieJar,
+    mut flow: Flow<LoginFlow>,
+    mut step: SecondStep,
+    method: AuthMethod,
+    available: &BTreeSet<AuthMethod>,
+    mobile: &str,
+) -> Result<Response, Response> {
+    let fail = |e: PageError| page_error(tr, e);
+    flow.data.flash = begin_factor(state, tr, &flow.id, &mut step, method, available, mobile)
+        .await
+        .map_err(|e| fail(e.into()))?;
     flow.data.second = Some(step);
     flow::save(state, KIND, &flow).await.map_err(fail)?;
     Ok((jar, see_other("/login/code")).into_response())
@@ -240,7 +262,7 @@ async fn begin_factor(
 pub(super) async fn factor_done(
     ctx: Ctx<'_>,
     jar: CookieJar,
-    mut flow: Flow<LoginFlow>,
+    flow: Flow<LoginFlow>,
     mut step: SecondStep,
     method: AuthMethod,
 ) -> Result<Response, Response> {
@@ -272,20 +294,17 @@ pub(super) async fn factor_done(
     let available = available_methods(state, &flow.data, &citizen)
         .await
         .map_err(|e| fail(e.into()))?;
-    flow.data.flash = begin_factor(
+    ask(
         state,
         tr,
-        &flow.id,
-        &mut step,
+        jar,
+        flow,
+        step,
         next,
         &available,
         &citizen.mobile,
     )
     .await
-    .map_err(|e| fail(e.into()))?;
-    flow.data.second = Some(step);
-    flow::save(state, KIND, &flow).await.map_err(fail)?;
-    Ok((jar, see_other("/login/code")).into_response())
 }
 
 /// A level's name in the page's language.
