@@ -12,9 +12,9 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
 
 /// chromedriver on a free port, killed on drop.
-struct ChromeDriver {
+pub(crate) struct ChromeDriver {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
 }
 
 impl Drop for ChromeDriver {
@@ -26,7 +26,7 @@ impl Drop for ChromeDriver {
 
 /// Starts chromedriver, or `None` (with a notice) when it is not installed and the run does
 /// not require it.
-fn chromedriver() -> Option<ChromeDriver> {
+pub(crate) fn chromedriver() -> Option<ChromeDriver> {
     if !std::path::Path::new(CHROMEDRIVER).exists() {
         assert!(
             std::env::var("TEST_REQUIRE_BACKENDS").as_deref() != Ok("1"),
@@ -45,7 +45,7 @@ fn chromedriver() -> Option<ChromeDriver> {
     Some(ChromeDriver { child, port })
 }
 
-async fn connect(port: u16) -> Client {
+pub(crate) async fn connect(port: u16) -> Client {
     let caps = serde_json::json!({
         "goog:chromeOptions": {
             "binary": CHROMIUM,
@@ -79,19 +79,19 @@ async fn connect(port: u16) -> Client {
 }
 
 /// Drives Chromium through the pages.
-struct Chromium {
-    client: Client,
-    base: String,
+pub(crate) struct Chromium {
+    pub(crate) client: Client,
+    pub(crate) base: String,
 }
 
 impl Chromium {
-    async fn path(&self) -> String {
+    pub(crate) async fn path(&self) -> String {
         self.client.current_url().await.unwrap().path().to_owned()
     }
 
     /// Clicks `button` and waits until the next page has replaced this one (the click can
     /// return before the navigation its form submission starts has finished).
-    async fn click_and_wait(&self, button: fantoccini::elements::Element) -> String {
+    pub(crate) async fn click_and_wait(&self, button: fantoccini::elements::Element) -> String {
         let old = self.client.find(Locator::Css("html")).await.unwrap();
         button.click().await.unwrap();
         for _ in 0..200 {

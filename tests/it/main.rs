@@ -4,6 +4,7 @@ mod account;
 mod activation;
 mod browser;
 mod cli;
+mod demo;
 mod levels;
 mod login;
 mod oidc;
