@@ -47,7 +47,7 @@ pub struct Report {
     pub rss_hwm_kib: u64,
     /// One row per scenario; the full login is the one named [`LOGIN`].
     pub rows: Vec<Row>,
-    /// Bare Argon2id hashes per second, one thread, the configured parameters.
+    /// Bare Argon2id hashes per CPU-second, one thread, the configured parameters.
     pub argon2_per_sec: f64,
     /// The Argon2id parameters, as `m=…,t=…,p=…`.
     pub argon2_params: String,
@@ -141,7 +141,7 @@ pub fn table(reports: &[Report]) -> String {
         let login = report.rows.iter().find(|r| r.scenario == LOGIN);
         let (per_sec, per_cpu) = login.map_or((0.0, 0.0), |r| (r.per_sec(), r.per_cpu_sec()));
         out.push_str(&format!(
-            "\n{}: full logins {} /s wall, {} per server CPU-s; bare Argon2id ({}) {} hashes/s on one core, \
+            "\n{}: full logins {} /s wall, {} per server CPU-s; bare Argon2id ({}) {} hashes per CPU-s on one thread, \
              so a login costs {:.1} % beyond its hash; peak concurrent hashes {} / bound {}; \
              RSS idle {} MiB, high-water mark {} MiB.\n",
             report.backend,
