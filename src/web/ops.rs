@@ -1,5 +1,8 @@
 //! Operations endpoints: `/healthz` (the process is alive) and `/readyz` (it can serve: the
-//! database and the ephemeral store answer and signing keys are loaded).
+//! database and the ephemeral store answer and signing keys are loaded). `/readyz` also
+//! reports the password hasher's bound and the most hashes it has run at once since start
+//! (`password_hashes`: two counters, nothing about any citizen), which the benchmark command
+//! (`deploy/bench.sh`) reads to show that the bound holds under load.
 
 use super::state::AppState;
 use axum::Json;
@@ -17,7 +20,9 @@ pub async fn healthz() -> impl IntoResponse {
     (StatusCode::OK, Json(json!({ "status": "alive" })))
 }
 
-/// `GET /readyz`: 200 when every dependency answers, 503 naming the ones that do not.
+/// `GET /readyz`: 200 when every dependency answers, 503 naming the ones that do not; with
+/// `password_hashes.peak` (most concurrent Argon2 hashes since start) and `.bound`
+/// (`credentials.max_concurrent_hashes`).
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let engine = &state.engine;
     let database = match tokio::time::timeout(PROBE_TIMEOUT, engine.store.ping()).await {
@@ -50,6 +55,10 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
         Json(json!({
             "status": if ready { "ready" } else { "unavailable" },
             "checks": { "database": database, "ephemeral": ephemeral, "keys": keys },
+            "password_hashes": {
+                "peak": state.hasher.in_flight_peak(),
+                "bound": state.hasher.max_concurrent(),
+            },
         })),
     )
 }

@@ -1,6 +1,9 @@
 //! The real server: readiness, security headers, TLS, proxies, PostgreSQL + Redis, shutdown.
 
-use crate::support::{Deployment, fresh_postgres_database, redis_url};
+use crate::support::{
+    Deployment, activate_registered, fresh_postgres_database, journey_deployment, redis_url,
+    register_args,
+};
 use std::time::Duration;
 
 fn client() -> reqwest::Client {
@@ -304,5 +307,29 @@ async fn dev_sms_page_lists_the_outbox_only_when_dev_pages_are_on() {
         page.contains("<html lang=\"en\">") && page.contains("does not exist"),
         "{page}"
     );
+    server.shutdown(Duration::from_secs(1)).await.unwrap();
+}
+
+/// `/readyz` reports the hasher's bound and the most hashes it ran at once: none before any
+/// password was hashed, one after a single activation.
+#[tokio::test]
+async fn readiness_reports_the_peak_of_concurrent_password_hashes_and_the_bound() {
+    let d = journey_deployment("[credentials]\nmax_concurrent_hashes = 3\n");
+    let args = register_args("12345678Z");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    d.cli_ok(&args);
+    let server = d.start().await;
+    let readyz = || async {
+        let res = client()
+            .get(format!("http://{}/readyz", server.addr))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        res.json::<serde_json::Value>().await.unwrap()["password_hashes"].clone()
+    };
+    assert_eq!(readyz().await, serde_json::json!({ "peak": 0, "bound": 3 }));
+    activate_registered(&server.state, "12345678Z", "pradera-naranja-47-vuelo").await;
+    assert_eq!(readyz().await, serde_json::json!({ "peak": 1, "bound": 3 }));
     server.shutdown(Duration::from_secs(1)).await.unwrap();
 }
