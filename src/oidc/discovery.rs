@@ -200,26 +200,44 @@ pub fn metadata(issuer: &str, acr_values: &[&str]) -> Result<Metadata, crate::co
     Ok(meta)
 }
 
-/// `GET /.well-known/openid-configuration`
-pub async fn openid_configuration(State(state): State<AppState>) -> Response {
+/// The discovery document of this deployment, serialised.
+fn document(state: &AppState) -> Result<bytes::Bytes, String> {
     let acr = state.engine.vocabulary.acr_values();
     let registration = state.config.oidc.registration != super::config::RegistrationMode::Off;
-    let meta = metadata(&state.issuer, &acr).and_then(|m| {
-        // Advertised only when clients may register themselves.
-        let url = registration
-            .then(|| openidconnect::RegistrationUrl::new(format!("{}/oidc/register", state.issuer)))
-            .transpose()
-            .map_err(url_error)?;
-        Ok(m.set_registration_endpoint(url))
-    });
-    match meta {
-        Ok(meta) => (
-            [(header::CACHE_CONTROL, "public, max-age=300")],
-            axum::Json(meta),
-        )
-            .into_response(),
-        Err(e) => super::error::server_error_json(&e.to_string()),
-    }
+    let meta = metadata(&state.issuer, &acr)
+        .and_then(|m| {
+            // Advertised only when clients may register themselves.
+            let url = registration
+                .then(|| {
+                    openidconnect::RegistrationUrl::new(format!("{}/oidc/register", state.issuer))
+                })
+                .transpose()
+                .map_err(url_error)?;
+            Ok(m.set_registration_endpoint(url))
+        })
+        .map_err(|e| e.to_string())?;
+    serde_json::to_vec(&meta)
+        .map(bytes::Bytes::from)
+        .map_err(|e| e.to_string())
+}
+
+/// `GET /.well-known/openid-configuration`: built and serialised once, then served as is.
+pub async fn openid_configuration(State(state): State<AppState>) -> Response {
+    let body = match state.discovery.get() {
+        Some(body) => body.clone(),
+        None => match document(&state) {
+            Ok(body) => state.discovery.get_or_init(|| body).clone(),
+            Err(e) => return super::error::server_error_json(&e),
+        },
+    };
+    (
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 /// `GET /oidc/jwks`: the published keys. Short caching, so that a rotation is seen soon.

@@ -29,6 +29,9 @@ pub struct Inner {
     pub email: Arc<dyn EmailGateway>,
     /// Password hashing with bounded concurrency, shared by every request.
     pub hasher: PasswordHasher,
+    /// The discovery document, serialised once on first use (it depends only on the
+    /// configuration).
+    pub discovery: std::sync::OnceLock<bytes::Bytes>,
 }
 
 impl AppState {
@@ -47,6 +50,7 @@ impl AppState {
             sms,
             email,
             hasher,
+            discovery: std::sync::OnceLock::new(),
         })))
     }
 
