@@ -32,11 +32,16 @@ impl Default for CredentialsConfig {
         Self {
             password_policy: PolicyPreset::default(),
             argon2: Argon2Params::default(),
-            // The machines this runs on have few cores; more concurrent hashes than cores
-            // only adds latency and memory.
-            max_concurrent_hashes: 4,
+            // More concurrent hashes than cores only adds latency and memory (each holds
+            // `argon2.memory_kib`): one per core the process may use.
+            max_concurrent_hashes: default_concurrent_hashes(),
         }
     }
+}
+
+/// One concurrent password hash per CPU the process may use (at least one).
+pub fn default_concurrent_hashes() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
 }
 
 impl CredentialsConfig {
@@ -59,7 +64,8 @@ mod tests {
         assert_eq!(c.password_policy, PolicyPreset::Anses);
         assert_eq!(c.argon2.memory_kib, 65536);
         assert_eq!(c.argon2.parallelism, 1);
-        assert_eq!(c.max_concurrent_hashes, 4);
+        assert_eq!(c.max_concurrent_hashes, default_concurrent_hashes());
+        assert!(c.max_concurrent_hashes >= 1);
         assert!(toml::from_str::<CredentialsConfig>("policy = \"nist\"").is_err());
         assert_eq!(
             toml::from_str::<CredentialsConfig>("").unwrap(),
