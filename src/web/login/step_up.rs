@@ -169,6 +169,11 @@ pub(super) async fn next_step(
         .into_iter()
         .filter(|m| add.contains(m))
         .collect();
+    if queue.is_empty() {
+        // Only methods these pages cannot ask for (a policy table with odd rules).
+        let error = Some(tr.t("login-no-accepted-method"));
+        return Err(show_form(state, tr, jar, client, &flow, "", (error, None)).await);
+    }
     let first = queue.remove(0);
     let done = if stepping_up.is_some() {
         Vec::new()
