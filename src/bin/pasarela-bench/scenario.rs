@@ -155,6 +155,21 @@ impl Phase {
         }
     }
 
+    /// Counts one request begun at `started`: its latency when it succeeded, else its error.
+    pub(crate) fn record<T>(&mut self, started: Instant, result: Result<T>) {
+        match result {
+            Ok(_) => {
+                self.ok += 1;
+                let us = started.elapsed().as_micros().min(u128::from(u32::MAX));
+                self.latencies.push(us as u32);
+            }
+            Err(e) => {
+                self.errors += 1;
+                self.first_error.get_or_insert_with(|| format!("{e:#}"));
+            }
+        }
+    }
+
     pub(crate) fn row(mut self, scenario: String) -> Row {
         if let Some(e) = &self.first_error {
             eprintln!("    first error: {e}");
@@ -205,17 +220,7 @@ pub(crate) async fn phase(
                     break;
                 }
                 let t = Instant::now();
-                match sc.one(&ctx, item).await {
-                    Ok(()) => {
-                        p.ok += 1;
-                        p.latencies
-                            .push(t.elapsed().as_micros().min(u32::MAX as u128) as u32);
-                    }
-                    Err(e) => {
-                        p.errors += 1;
-                        p.first_error.get_or_insert_with(|| format!("{e:#}"));
-                    }
-                }
+                p.record(t, sc.one(&ctx, item).await);
             }
             p
         });
@@ -300,16 +305,7 @@ pub(crate) async fn measure_logins(
             let mut p = Phase::default();
             while start.elapsed() < d {
                 let t = Instant::now();
-                match login(&ctx, &c, "rs").await {
-                    Ok(_) => {
-                        p.ok += 1;
-                        p.latencies.push(t.elapsed().as_micros() as u32);
-                    }
-                    Err(e) => {
-                        p.errors += 1;
-                        p.first_error.get_or_insert_with(|| format!("{e:#}"));
-                    }
-                }
+                p.record(t, login(&ctx, &c, "rs").await);
             }
             p
         });
