@@ -29,11 +29,9 @@ cargo build --release --quiet --bin pasarela --bin pasarela-bench
 bin="${CARGO_TARGET_DIR:-target}/release"
 
 work=$(mktemp -d /tmp/pasarela-bench.XXXXXX)
-pg_data="$work/pg"
 cleanup() {
   set +e
-  [ -n "${PG_CTL:-}" ] && [ -d "$pg_data" ] && $RUN_PG "$PG_CTL" -D "$pg_data" -m immediate stop >/dev/null 2>&1
-  [ -n "${REDIS_PORT:-}" ] && redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1
+  stop_throwaway_backends
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -90,25 +88,10 @@ run_backend() { # name dir
 write_config "$work/sqlite" "sqlite://$work/sqlite/pasarela.db" $'[ephemeral]\nbackend = "memory"'
 run_backend "SQLite + memory" "$work/sqlite"
 
-# PostgreSQL refuses to run as root: run the throwaway cluster as the postgres user then.
-bindir=$(pg_bindir)
-PG_CTL="$bindir/pg_ctl"
-RUN_PG=""
-if [ "$(id -u)" -eq 0 ]; then
-  chown postgres "$work"
-  RUN_PG="runuser -u postgres --"
-fi
-PG_PORT=$(free_port)
-$RUN_PG "$bindir/initdb" -D "$pg_data" -A trust -U postgres --no-sync >/dev/null
-# fsync stays on: the figures should be those of a database that keeps its data.
-$RUN_PG "${load[@]}" "$PG_CTL" -D "$pg_data" -w -l "$work/pg.log" \
-  -o "-p $PG_PORT -k $work -c listen_addresses=127.0.0.1 -c max_connections=200" start >/dev/null
-echo "==> PostgreSQL on 127.0.0.1:$PG_PORT"
-REDIS_PORT=$(free_port)
-"${load[@]}" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
-  --daemonize yes --dir "$work" --logfile "$work/redis.log" >/dev/null
-for _ in $(seq 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
-echo "==> Redis on 127.0.0.1:$REDIS_PORT"
+# fsync stays on: the figures should be those of a database that keeps its data. Both
+# servers share the load's CPU.
+BACKEND_CPU=("${load[@]+"${load[@]}"}")
+start_throwaway_backends "$work"
 write_config "$work/pg" "postgres://postgres@127.0.0.1:$PG_PORT/postgres" \
   $'[ephemeral]\nbackend = "redis"\nredis_url = "redis://127.0.0.1:'"$REDIS_PORT"$'/"'
 run_backend "PostgreSQL + Redis" "$work/pg"

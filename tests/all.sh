@@ -11,34 +11,14 @@ cd "$(dirname "$0")/.."
 ensure_debian_packages "${BUILD_PACKAGES[@]}" postgresql redis-server python3 chromium chromium-driver xmlsec1
 
 work=$(mktemp -d /tmp/pasarela-test.XXXXXX)
-pg_data="$work/pg"
 cleanup() {
   set +e
-  [ -n "${PG_CTL:-}" ] && [ -d "$pg_data" ] && $RUN_PG "$PG_CTL" -D "$pg_data" -m immediate stop >/dev/null 2>&1
-  [ -n "${REDIS_PORT:-}" ] && redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1
+  stop_throwaway_backends
   rm -rf "$work"
 }
 trap cleanup EXIT
-
-# PostgreSQL refuses to run as root: run the throwaway cluster as the postgres user then.
-bindir=$(pg_bindir)
-PG_CTL="$bindir/pg_ctl"
-RUN_PG=""
-if [ "$(id -u)" -eq 0 ]; then
-  chown postgres "$work"
-  RUN_PG="runuser -u postgres --"
-fi
-PG_PORT=$(free_port)
-$RUN_PG "$bindir/initdb" -D "$pg_data" -A trust -U postgres --no-sync >/dev/null
-$RUN_PG "$PG_CTL" -D "$pg_data" -w -l "$work/pg.log" \
-  -o "-p $PG_PORT -k $work -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start >/dev/null
-echo "==> PostgreSQL on 127.0.0.1:$PG_PORT"
-
-REDIS_PORT=$(free_port)
-redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
-  --daemonize yes --dir "$work" --logfile "$work/redis.log" >/dev/null
-for _ in $(seq 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
-echo "==> Redis on 127.0.0.1:$REDIS_PORT"
+# fsync off: a test cluster keeps nothing worth a disk flush.
+start_throwaway_backends "$work" -c fsync=off
 
 export TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres"
 export TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/"
