@@ -152,6 +152,27 @@ async fn unreachable(op: &Op, login: &str, how: &str) -> Page {
     page
 }
 
+/// Lucía's whole login (password, SMS code) from `login`; the ID token's claims for `sede`.
+async fn logged_in(op: &Op, login: &str) -> Value {
+    let next = password(op, login).await;
+    let q = sms_then_callback(op, &next).await;
+    id_token(op, "sede", &q["code"]).await
+}
+
+/// The step-up the login at `login` goes to at once: the code page, no password asked.
+async fn step_up_page(op: &Op, login: &str) -> Page {
+    let step = op.b.get(login).await;
+    assert_eq!(
+        step.location.as_deref(),
+        Some("/login/code"),
+        "{}",
+        step.body
+    );
+    let page = op.b.follow(&step).await;
+    assert!(page.body.contains("id=\"step-up\""), "{}", page.body);
+    page
+}
+
 /// Posts Lucía's password on the login form at `login`; returns where it goes next.
 async fn password(op: &Op, login: &str) -> Page {
     password_as(op, login, "12345678Z", PASSWORD).await
@@ -212,19 +233,7 @@ async fn a_session_below_the_service_is_stepped_up_with_the_sms_code_alone() {
         login.contains("acr=substantial") && !login.contains("fresh=1"),
         "{login}"
     );
-    let step = op.b.get(&login).await;
-    assert_eq!(
-        step.location.as_deref(),
-        Some("/login/code"),
-        "{}",
-        step.body
-    );
-    let code_page = op.b.follow(&step).await;
-    assert!(
-        code_page.body.contains("id=\"step-up\""),
-        "{}",
-        code_page.body
-    );
+    let code_page = step_up_page(&op, &login).await;
     assert!(!code_page.body.contains("current-password"));
     let code = op.d.last_sms_code(MOBILE);
     let done = op.b.post("/login/code", &[("code", &code)]).await;
@@ -281,9 +290,7 @@ async fn a_session_below_the_service_is_stepped_up_with_the_sms_code_alone() {
             .await,
     );
     assert!(login.contains("fresh=1"), "{login}");
-    let next = password(&op, &login).await;
-    let q = sms_then_callback(&op, &next).await;
-    assert_eq!(id_token(&op, "sede", &q["code"]).await["acr"], SUBSTANTIAL);
+    assert_eq!(logged_in(&op, &login).await["acr"], SUBSTANTIAL);
     op.stop().await;
 }
 
@@ -296,9 +303,7 @@ async fn a_client_whose_minimum_is_high_never_gets_a_code_for_a_substantial_sess
             .get(&authorize("sede", &[("service", "vida-laboral")]))
             .await,
     );
-    let next = password(&op, &login).await;
-    let q = sms_then_callback(&op, &next).await;
-    assert_eq!(id_token(&op, "sede", &q["code"]).await["acr"], SUBSTANTIAL);
+    assert_eq!(logged_in(&op, &login).await["acr"], SUBSTANTIAL);
 
     for extra in [
         vec![("prompt", "none")],
@@ -373,21 +378,11 @@ async fn a_table_that_rates_three_factors_high_steps_up_with_the_app() {
             .get(&authorize("sede", &[("service", "vida-laboral")]))
             .await,
     );
-    let next = password(&op, &login).await;
-    let q = sms_then_callback(&op, &next).await;
-    assert_eq!(id_token(&op, "sede", &q["code"]).await["acr"], SUBSTANTIAL);
+    assert_eq!(logged_in(&op, &login).await["acr"], SUBSTANTIAL);
     // High: only the app's code is missing, and no switch to SMS is offered (it would not
     // reach high).
     let login = to_login(&op.b.get(&authorize("sede", &[("service", "cobro")])).await);
-    let step = op.b.get(&login).await;
-    assert_eq!(
-        step.location.as_deref(),
-        Some("/login/code"),
-        "{}",
-        step.body
-    );
-    let page = op.b.follow(&step).await;
-    assert!(page.body.contains("id=\"step-up\""));
+    let page = step_up_page(&op, &login).await;
     assert!(
         !page.body.contains("action=\"/login/sms\""),
         "{}",
@@ -431,9 +426,7 @@ async fn clave_asks_the_sms_code_at_every_login_and_high_needs_a_certificate() {
     // The e-office's minimum is low, yet Cl@ve asks for the code: substantial.
     let login = to_login(&op.b.get(&authorize("sede", &[])).await);
     assert!(login.contains("acr=low"), "{login}");
-    let next = password(&op, &login).await;
-    let q = sms_then_callback(&op, &next).await;
-    assert_eq!(id_token(&op, "sede", &q["code"]).await["acr"], SUBSTANTIAL);
+    assert_eq!(logged_in(&op, &login).await["acr"], SUBSTANTIAL);
     let login = to_login(&op.b.get(&authorize("sede", &[("service", "cobro")])).await);
     let page = unreachable(&op, &login, "certificado electrónico").await;
     let q = at_callback(&op.b.get(&link(&page, "level-back")).await);
