@@ -40,6 +40,34 @@ pub(super) struct Pending {
     pub(super) consent_for: Option<CitizenId>,
 }
 
+impl Pending {
+    /// The pending request stored under `id` (`None`: expired, spent, or unreadable).
+    pub(super) async fn load(state: &AppState, id: &str) -> Result<Option<Self>, String> {
+        let bytes = state
+            .engine
+            .ephemeral
+            .get(&format!("{PENDING}{id}"))
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(bytes.and_then(|b| serde_json::from_slice(&b).ok()))
+    }
+
+    /// Stores it under `id` for `oidc.pending_request_secs`.
+    async fn store(&self, state: &AppState, id: &str) -> Result<(), String> {
+        let bytes = serde_json::to_vec(self).map_err(|e| e.to_string())?;
+        state
+            .engine
+            .ephemeral
+            .put(
+                &format!("{PENDING}{id}"),
+                &bytes,
+                state.config.oidc.pending_ttl(),
+            )
+            .await
+            .map_err(|e| e.to_string())
+    }
+}
+
 /// Trips to the login page before the request is answered `access_denied`.
 const MAX_ROUNDS: u8 = 5;
 
@@ -160,13 +188,7 @@ pub struct ResumeQuery {
 pub async fn return_origin(state: &AppState, continue_to: &str) -> Option<String> {
     let rest = continue_to.strip_prefix("/oidc/authorize/resume?id=")?;
     let id = rest.split('&').next()?;
-    let bytes = state
-        .engine
-        .ephemeral
-        .get(&format!("{PENDING}{id}"))
-        .await
-        .ok()??;
-    let pending: Pending = serde_json::from_slice(&bytes).ok()?;
+    let pending = Pending::load(state, id).await.ok()??;
     crate::web::headers::origin_of(&pending.request.reply.redirect_uri)
 }
 
@@ -176,10 +198,8 @@ pub async fn resume(
     parts: Parts,
     Query(q): Query<ResumeQuery>,
 ) -> Response {
-    let key = format!("{PENDING}{}", q.id);
-    let pending = match state.engine.ephemeral.get(&key).await {
-        Ok(Some(bytes)) => serde_json::from_slice::<Pending>(&bytes).ok(),
-        Ok(None) => None,
+    let pending = match Pending::load(&state, &q.id).await {
+        Ok(p) => p,
         Err(e) => return unavailable(&parts, e),
     };
     let Some(pending) = pending else {
@@ -397,19 +417,7 @@ async fn send_to_consent(
         rounds,
         consent_for: Some(signed.citizen.id),
     };
-    let Ok(bytes) = serde_json::to_vec(&pending) else {
-        return unavailable(parts, "pending request not serialisable");
-    };
-    if let Err(e) = state
-        .engine
-        .ephemeral
-        .put(
-            &format!("{PENDING}{id}"),
-            &bytes,
-            state.config.oidc.pending_ttl(),
-        )
-        .await
-    {
+    if let Err(e) = pending.store(state, &id).await {
         return unavailable(parts, e);
     }
     crate::web::pages::see_other(&format!("{CONSENT_PAGE}?id={id}{lang}"))
@@ -477,19 +485,7 @@ async fn send_to_login(
         rounds,
         consent_for: None,
     };
-    let Ok(bytes) = serde_json::to_vec(&pending) else {
-        return unavailable(parts, "pending request not serialisable");
-    };
-    if let Err(e) = state
-        .engine
-        .ephemeral
-        .put(
-            &format!("{PENDING}{id}"),
-            &bytes,
-            state.config.oidc.pending_ttl(),
-        )
-        .await
-    {
+    if let Err(e) = pending.store(state, &id).await {
         return unavailable(parts, e);
     }
     let resume = format!("/oidc/authorize/resume?id={id}");

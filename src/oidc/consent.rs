@@ -74,10 +74,9 @@ fn https(parts: &Parts) -> bool {
 /// to show instead (expired, or another session's request).
 async fn load(state: &AppState, parts: &Parts, id: &str) -> Result<(Pending, SignedIn), Response> {
     let tr = Tr::new(negotiate(parts));
-    let pending = match state.engine.ephemeral.get(&format!("{PENDING}{id}")).await {
-        Ok(Some(bytes)) => serde_json::from_slice::<Pending>(&bytes).ok(),
-        Ok(None) => None,
-        Err(e) => return Err(page_error(parts, PageError::Unavailable(e.to_string()))),
+    let pending = match Pending::load(state, id).await {
+        Ok(p) => p,
+        Err(e) => return Err(page_error(parts, PageError::Unavailable(e))),
     };
     let Some(pending) = pending else {
         return Err(page_error(
