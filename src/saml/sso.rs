@@ -325,17 +325,13 @@ async fn decide(
         .filter(|rp| rp.enabled)
         .ok_or_else(|| SamlError::refused("unknown service provider"))?;
     let settings = SpSettings::of(&rp)?.ok_or_else(|| SamlError::refused("not a SAML SP"))?;
+    // The SP's error answer (a signed Response with this status), for every refusal below.
+    let refuse_with = |status: SamlStatus, why: &'static str| {
+        error_answer(state, &rp, &settings, &pending, status, why)
+    };
     let ctx = pending.request.context.as_ref();
     if ctx.is_some_and(|c| c.levels.is_empty()) {
-        return error_answer(
-            state,
-            &rp,
-            &settings,
-            &pending,
-            SamlStatus::NoAuthnContext,
-            "no known level requested",
-        )
-        .await;
+        return refuse_with(SamlStatus::NoAuthnContext, "no known level requested").await;
     }
     // Cl@ve: the identity providers the SP excluded take their methods out of the login.
     let allowed = state
@@ -346,15 +342,7 @@ async fn decide(
         !a.iter()
             .any(|m| [AuthMethod::Sms, AuthMethod::Otp].contains(m))
     }) {
-        return error_answer(
-            state,
-            &rp,
-            &settings,
-            &pending,
-            SamlStatus::NoAuthnContext,
-            "every login method is excluded",
-        )
-        .await;
+        return refuse_with(SamlStatus::NoAuthnContext, "every login method is excluded").await;
     }
     let signed_in = auth::current(state, parts)
         .await
@@ -383,33 +371,17 @@ async fn decide(
         fresh_login = !(fresh_enough && methods_ok);
     }
     if resumed == Some(Resumed::Unmet) {
-        return error_answer(
-            state,
-            &rp,
-            &settings,
-            &pending,
+        return refuse_with(
             SamlStatus::NoAuthnContext,
             "the requested level cannot be reached by this citizen",
         )
         .await;
     }
     if pending.request.is_passive {
-        return error_answer(
-            state,
-            &rp,
-            &settings,
-            &pending,
-            SamlStatus::NoPassive,
-            "a login is needed",
-        )
-        .await;
+        return refuse_with(SamlStatus::NoPassive, "a login is needed").await;
     }
     let Some(target) = request::target_level(rp.min_level, ctx, ceiling) else {
-        return error_answer(
-            state,
-            &rp,
-            &settings,
-            &pending,
+        return refuse_with(
             SamlStatus::NoAuthnContext,
             "the requested level cannot be met",
         )
@@ -417,11 +389,7 @@ async fn decide(
     };
     if resumed.is_some() && signed_in.is_some() {
         // Back from the login page and still not enough: do not loop.
-        return error_answer(
-            state,
-            &rp,
-            &settings,
-            &pending,
+        return refuse_with(
             SamlStatus::NoAuthnContext,
             "the requested level was not reached",
         )
