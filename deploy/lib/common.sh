@@ -20,7 +20,8 @@ ensure_debian_packages() {
 }
 
 # Packages needed to build pasarela itself.
-BUILD_PACKAGES=(pkg-config libssl-dev ca-certificates libxmlsec1-dev libclang-dev)
+# mold: the linker .cargo/config.toml names.
+BUILD_PACKAGES=(pkg-config libssl-dev ca-certificates libxmlsec1-dev libclang-dev mold)
 
 # The newest PostgreSQL server binaries Debian installed.
 pg_bindir() {
