@@ -2,6 +2,7 @@
 
 mod account;
 mod activation;
+mod architecture;
 mod browser;
 mod cli;
 mod demo;
