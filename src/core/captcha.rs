@@ -23,10 +23,18 @@ use super::random;
 use crate::store::Consumed;
 use base64::Engine as _;
 use std::fmt::Write as _;
+use std::net::IpAddr;
 use std::time::Duration;
 
 /// How long a captcha can be answered.
 pub const CAPTCHA_TTL: Duration = Duration::from_secs(5 * 60);
+/// How long failed passwords from one address count towards its captcha.
+const ADDRESS_FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
+
+/// The ephemeral key flagging an address whose login attempts show the captcha.
+fn address_flag(addr: IpAddr) -> String {
+    format!("login:captcha-on:{addr}")
+}
 
 /// Number of digits in a captcha.
 pub const CAPTCHA_DIGITS: usize = 5;
@@ -255,6 +263,50 @@ impl Engine {
         Ok(self
             .codes
             .verify(hash_subject(), &purpose(bound_to), &answer, &stored)?)
+    }
+}
+
+impl Engine {
+    /// Whether a login attempt must answer a captcha first: once the attempt has seen
+    /// `after` wrong passwords, or while its address is flagged by
+    /// [`Engine::count_address_failure`]. `after == 0` turns the captcha off.
+    pub async fn captcha_required(
+        &self,
+        addr: Option<IpAddr>,
+        attempt_failures: u32,
+        after: u32,
+    ) -> Result<bool, CoreError> {
+        if after == 0 {
+            return Ok(false);
+        }
+        if attempt_failures >= after {
+            return Ok(true);
+        }
+        let Some(addr) = addr else {
+            return Ok(false);
+        };
+        Ok(self.ephemeral.get(&address_flag(addr)).await?.is_some())
+    }
+
+    /// Counts a wrong password against the client address; from `after` failures within
+    /// the window on, every new login attempt from it shows the captcha for a while.
+    pub async fn count_address_failure(
+        &self,
+        addr: Option<IpAddr>,
+        after: u32,
+    ) -> Result<(), CoreError> {
+        let Some(addr) = addr.filter(|_| after > 0) else {
+            return Ok(());
+        };
+        let eph = &self.ephemeral;
+        let n = eph
+            .incr(&format!("login:failures:{addr}"), ADDRESS_FAILURE_WINDOW)
+            .await?;
+        if n >= i64::from(after) {
+            eph.put(&address_flag(addr), b"1", ADDRESS_FAILURE_WINDOW)
+                .await?;
+        }
+        Ok(())
     }
 }
 

@@ -9,6 +9,7 @@
 //! bytes with OpenSSL, verifies POST signatures with xmlsec and reads only the signed element,
 //! and builds and signs Assertion and Response itself (with xmlsec).
 
+mod answer;
 pub mod binding;
 pub mod config;
 pub mod encrypt;

@@ -21,7 +21,7 @@ use crate::core::engine::Actor;
 use crate::core::level::{AuthMethod, LevelOfAssurance, ProofingLevel, StepUp};
 use crate::core::login::{PasswordOutcome, SecondFactor};
 use crate::core::notify::mask_phone;
-use crate::core::otp::{OtpOutcome, SendRefusal};
+use crate::core::otp::OtpOutcome;
 use crate::core::session::{SessionCookie, SsoSession};
 use askama::Template;
 use axum::Router;
@@ -30,9 +30,8 @@ use axum::http::{HeaderMap, header};
 use axum::response::{AppendHeaders, IntoResponse, Response};
 use axum::routing::get;
 use axum_extra::extract::CookieJar;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::collections::BTreeSet;
-use std::time::Duration;
 
 /// The flow kind (cookie `pasarela-login`).
 const KIND: &str = "login";
@@ -40,13 +39,13 @@ const KIND: &str = "login";
 const DEFAULT_CONTINUE: &str = "/account";
 /// The purpose recorded on login SMS challenges.
 const OTP_PURPOSE: &str = "login";
-/// How long failed passwords from one address count towards the captcha.
-const ADDRESS_FAILURE_WINDOW: Duration = Duration::from_secs(15 * 60);
 
+mod journey;
 mod logout;
 mod second;
 mod step_up;
 
+use journey::{Flash, LoginFlow, SecondStep};
 use logout::{logged_out, logout_form, logout_submit};
 use second::{code_form, code_resend, code_submit, use_sms};
 use step_up::{next_step, step_up_session};
@@ -61,129 +60,6 @@ pub fn routes() -> Router<AppState> {
         .route("/login/sms", axum::routing::post(use_sms))
         .route("/logout", get(logout_form).post(logout_submit))
         .route(crate::saml::slo::LOGGED_OUT_PAGE, get(logged_out))
-}
-
-/// A message to show once on the next page, with its optional number.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-struct Flash {
-    key: String,
-    count: Option<i64>,
-    /// An error (`role="alert"`) rather than information (`role="status"`).
-    alert: bool,
-}
-
-impl Flash {
-    fn alert(key: &str) -> Self {
-        Self {
-            key: key.to_owned(),
-            count: None,
-            alert: true,
-        }
-    }
-
-    fn status(key: &str) -> Self {
-        Self {
-            alert: false,
-            ..Self::alert(key)
-        }
-    }
-
-    fn text(&self, tr: &Tr) -> String {
-        match self.count {
-            Some(n) => tr.t1(&self.key, "count", &n.to_string()),
-            None => tr.t(&self.key),
-        }
-    }
-
-    /// The message for a refused send.
-    fn send_refused(refusal: &SendRefusal) -> Self {
-        match refusal {
-            SendRefusal::TooSoon(secs) => Self {
-                count: Some((*secs).max(1)),
-                ..Self::alert("login-code-wait")
-            },
-            SendRefusal::TooManySends => Self::alert("login-code-no-more"),
-            SendRefusal::Gateway(_) => Self::alert("login-code-send-failed"),
-        }
-    }
-}
-
-/// The second step of a login, once the password was right.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct SecondStep {
-    citizen: CitizenId,
-    proofing: ProofingLevel,
-    /// The registered mobile, masked for display.
-    masked_mobile: String,
-    /// The SMS challenge, once a code was sent.
-    challenge: Option<String>,
-    /// The citizen is asked for a code from their authenticator app (TOTP) rather than SMS.
-    totp: bool,
-    /// Wrong TOTP codes in this attempt.
-    totp_failures: u32,
-    /// SMS codes are not accepted in this login (the service excluded them, or they would
-    /// not reach the level asked for).
-    #[serde(default)]
-    no_sms: bool,
-    /// The methods used before this step began: the password, or the stepped-up session's.
-    #[serde(default)]
-    before: Vec<AuthMethod>,
-    /// The methods verified in this login so far (the password, earlier factors; for a
-    /// step-up only the factors added).
-    #[serde(default)]
-    done: Vec<AuthMethod>,
-    /// The factors still to ask for after the current one.
-    #[serde(default)]
-    queue: Vec<AuthMethod>,
-    /// A step-up of this SSO session (its id): no password was asked, and the session's level
-    /// is raised rather than a new session started.
-    #[serde(default)]
-    step_up: Option<String>,
-    /// The level this login is reaching for (shown on the code page of a step-up).
-    #[serde(default)]
-    goal: Option<LevelOfAssurance>,
-}
-
-/// What the login flow has established so far.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct LoginFlow {
-    continue_to: String,
-    level: Option<LevelOfAssurance>,
-    /// Wrong passwords in this login attempt.
-    failures: u32,
-    second: Option<SecondStep>,
-    flash: Option<Flash>,
-    /// The second-factor methods the service accepts (`?methods=`); `None`: any.
-    #[serde(default)]
-    methods: Option<Vec<AuthMethod>>,
-    /// The lowest level the service accepts (`?need=`; `None`: `level` itself). A citizen who
-    /// cannot reach it is told how to, and the service gets its error.
-    #[serde(default)]
-    need: Option<LevelOfAssurance>,
-    /// The service demands a fresh login (`prompt=login`, `max_age`, `ForceAuthn`): the
-    /// password is asked even with a live session.
-    #[serde(default)]
-    fresh: bool,
-    /// The origin of the relying party the login ends at (an OIDC client's redirect URI), which
-    /// the pages' `form-action` must allow.
-    #[serde(default)]
-    rp_origin: Option<String>,
-}
-
-impl LoginFlow {
-    fn new() -> Self {
-        Self {
-            continue_to: DEFAULT_CONTINUE.to_owned(),
-            level: None,
-            failures: 0,
-            second: None,
-            flash: None,
-            methods: None,
-            need: None,
-            fresh: false,
-            rp_origin: None,
-        }
-    }
 }
 
 /// The audit actor for the citizen at `client`.
@@ -306,10 +182,6 @@ struct LoginFields {
     captcha: String,
 }
 
-fn captcha_key(addr: std::net::IpAddr) -> String {
-    format!("login:captcha-on:{addr}")
-}
-
 /// Whether this attempt must answer a captcha first.
 async fn captcha_required(
     state: &AppState,
@@ -317,42 +189,19 @@ async fn captcha_required(
     client: &ClientInfo,
 ) -> Result<bool, PageError> {
     let after = state.config.login.captcha_after;
-    if after == 0 {
-        return Ok(false);
-    }
-    if flow.failures >= after {
-        return Ok(true);
-    }
-    let Some(addr) = client.addr else {
-        return Ok(false);
-    };
-    let flag = state
+    Ok(state
         .engine
-        .ephemeral
-        .get(&captcha_key(addr))
-        .await
-        .map_err(CoreError::from)?;
-    Ok(flag.is_some())
+        .captcha_required(client.addr, flow.failures, after)
+        .await?)
 }
 
-/// Counts a wrong password against the address; past `captcha_after` the address is
-/// flagged so every new login attempt from it shows the captcha for a while.
+/// Counts a wrong password against the address (see [`crate::core::engine::Engine::count_address_failure`]).
 async fn count_address_failure(state: &AppState, client: &ClientInfo) -> Result<(), PageError> {
     let after = state.config.login.captcha_after;
-    let Some(addr) = client.addr.filter(|_| after > 0) else {
-        return Ok(());
-    };
-    let eph = &state.engine.ephemeral;
-    let n = eph
-        .incr(&format!("login:failures:{addr}"), ADDRESS_FAILURE_WINDOW)
-        .await
-        .map_err(CoreError::from)?;
-    if n >= i64::from(after) {
-        eph.put(&captcha_key(addr), b"1", ADDRESS_FAILURE_WINDOW)
-            .await
-            .map_err(CoreError::from)?;
-    }
-    Ok(())
+    Ok(state
+        .engine
+        .count_address_failure(client.addr, after)
+        .await?)
 }
 
 /// Renders the password form for `flow`, with a new captcha when one is required.
@@ -736,54 +585,4 @@ async fn finish(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn flashes_carry_their_number_and_kind() {
-        let tr = Tr::new(crate::core::credentials::Lang::En);
-        let wait = Flash::send_refused(&SendRefusal::TooSoon(17));
-        assert!(wait.alert);
-        assert!(wait.text(&tr).contains("17"), "{}", wait.text(&tr));
-        assert_eq!(
-            Flash::send_refused(&SendRefusal::TooManySends).key,
-            "login-code-no-more"
-        );
-        assert_eq!(
-            Flash::send_refused(&SendRefusal::Gateway("x".into())).key,
-            "login-code-send-failed"
-        );
-        assert!(!Flash::status("login-code-resent").alert);
-    }
-
-    #[test]
-    fn the_second_factor_is_asked_for_when_the_mode_and_levels_say_so() {
-        use LevelOfAssurance::*;
-        use SecondFactor::*;
-        assert!(needs_second_factor(Always, Some(High), None));
-        assert!(!needs_second_factor(WhenNeeded, Some(Low), None));
-        assert!(!needs_second_factor(WhenNeeded, Some(Low), Some(Low)));
-        assert!(needs_second_factor(
-            WhenNeeded,
-            Some(Low),
-            Some(Substantial)
-        ));
-        assert!(!needs_second_factor(
-            WhenNeeded,
-            Some(Substantial),
-            Some(Substantial)
-        ));
-        assert!(needs_second_factor(WhenNeeded, None, None));
-    }
-
-    #[test]
-    fn flows_survive_a_round_trip_through_the_store() {
-        let mut f = LoginFlow::new();
-        f.level = Some(LevelOfAssurance::Substantial);
-        f.flash = Some(Flash::alert("login-code-expired"));
-        let back: LoginFlow = serde_json::from_slice(&serde_json::to_vec(&f).unwrap()).unwrap();
-        assert_eq!(back.continue_to, DEFAULT_CONTINUE);
-        assert_eq!(back.level, Some(LevelOfAssurance::Substantial));
-        assert_eq!(back.flash, f.flash);
-    }
-}
+mod tests;
