@@ -1,0 +1,180 @@
+//! The loader's tests: defaults, unknown keys, messages naming the key, environment
+//! overrides, and every shipped configuration file.
+
+use super::*;
+use crate::core::level::{LevelPolicy, LevelVocabulary};
+
+const MINIMAL: &str = "public_url = \"https://idp.example.es\"\n[keys]\nkek_file = \"k\"\n";
+
+#[test]
+fn defaults_fill_a_minimal_file() {
+    let c = Config::from_toml(MINIMAL).unwrap();
+    assert_eq!(c.issuer(), "https://idp.example.es");
+    assert_eq!(c.server.bind.port(), 8080);
+    assert_eq!(c.citizens.max_code_failures, 5);
+    assert_eq!(c.levels.policy(), LevelPolicy::default());
+    assert_eq!(c.levels.vocabulary(), LevelVocabulary::default());
+}
+
+#[test]
+fn unknown_keys_are_named() {
+    let e = Config::from_toml(&format!("{MINIMAL}[server]\nbindd = \"x\"\n")).unwrap_err();
+    assert!(e.to_string().contains("server"), "{e}");
+    assert!(e.to_string().contains("bindd"), "{e}");
+}
+
+#[test]
+fn invalid_values_are_named() {
+    let e = Config::from_toml(&format!("{MINIMAL}[server]\nbind = \"nowhere\"\n")).unwrap_err();
+    assert!(e.to_string().contains("server.bind"), "{e}");
+    let e = Config::from_toml("public_url = \"http://idp.example.es\"\n[keys]\nkek_file=\"k\"\n")
+        .unwrap_err();
+    assert!(e.to_string().contains("public_url: must be https"), "{e}");
+    let e = Config::from_toml(&format!("{MINIMAL}rsa_bits = 1024\n")).unwrap_err();
+    assert!(e.to_string().contains("keys.rsa_bits"), "{e}");
+    let e = Config::from_toml(&format!("{MINIMAL}[ephemeral]\nbackend = \"redis\"\n")).unwrap_err();
+    assert!(e.to_string().contains("ephemeral.redis_url"), "{e}");
+    let acr = "[levels.acr.low]\nvalue = \"a\"\n[levels.acr.substantial]\nvalue = \"a\"\n\
+               [levels.acr.high]\nvalue = \"c\"\n";
+    let e = Config::from_toml(&format!("{MINIMAL}{acr}")).unwrap_err();
+    assert!(e.to_string().contains("already used"), "{e}");
+    let e = Config::from_toml(&format!(
+        "{MINIMAL}[citizens]\nsecurity_policy_version = \" \"\n"
+    ))
+    .unwrap_err();
+    assert!(
+        e.to_string().contains("citizens.security_policy_version"),
+        "{e}"
+    );
+}
+
+#[test]
+#[allow(clippy::result_large_err)] // figment's Jail API fixes the error type
+fn environment_overrides_nested_keys() {
+    figment::Jail::expect_with(|jail| {
+        jail.create_file("p.toml", MINIMAL)?;
+        jail.set_env("PASARELA_DATABASE__URL", "postgres://db/x");
+        jail.set_env("PASARELA_SERVER__BIND", "0.0.0.0:9000");
+        jail.set_env("PASARELA_CONFIG", "p.toml");
+        let c = Config::load(Path::new("p.toml")).map_err(|e| e.to_string())?;
+        assert_eq!(c.database.url, "postgres://db/x");
+        assert_eq!(c.server.bind.port(), 9000);
+        jail.set_env("PASARELA_SERVER__BIND", "nope");
+        let e = Config::load(Path::new("p.toml")).unwrap_err().to_string();
+        assert!(
+            e.contains("server.bind") && e.contains("PASARELA_SERVER__BIND"),
+            "{e}"
+        );
+        Ok(())
+    });
+}
+
+mod shipped_files {
+    use super::*;
+    use crate::core::level::{AuthMethod, LevelOfAssurance, ProofingLevel};
+
+    #[test]
+    fn the_reference_and_dev_files_are_valid_and_the_reference_matches_the_defaults() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+        let text = std::fs::read_to_string(root.join("pasarela.example.toml")).unwrap();
+        let example = Config::from_toml(&text).unwrap();
+        let minimal = Config::from_toml(
+            "public_url = \"https://idp.example.gob.es\"\n[keys]\nkek_file = \"/etc/pasarela/kek.b64\"\n",
+        )
+        .unwrap();
+        // The reference documents the defaults: reading it must give what no file gives.
+        assert_eq!(
+            serde_json::to_value(&example).unwrap(),
+            serde_json::to_value(&minimal).unwrap()
+        );
+        let dev = std::fs::read_to_string(root.join("dev.toml")).unwrap();
+        let dev = Config::from_toml(&dev).unwrap();
+        assert!(dev.dev.enabled && !dev.dev_warnings().is_empty());
+    }
+
+    fn shipped(name: &str) -> Config {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("config")
+            .join(name);
+        let text = std::fs::read_to_string(path).unwrap();
+        // A real deployment adds its key-encryption key; nothing else is missing.
+        Config::from_toml(&format!(
+            "{text}\n[keys]\nkek_file = \"/etc/pasarela/kek.b64\"\n"
+        ))
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
+    }
+
+    fn level(
+        c: &Config,
+        proofing: ProofingLevel,
+        methods: &[AuthMethod],
+    ) -> Option<LevelOfAssurance> {
+        c.levels
+            .policy()
+            .achieved(proofing, &methods.iter().copied().collect())
+    }
+
+    #[test]
+    fn the_anses_example_gives_nivel_2_online_and_nivel_3_in_person_with_the_password() {
+        use AuthMethod::*;
+        use LevelOfAssurance::*;
+        let c = shipped("anses.example.toml");
+        assert_eq!(
+            c.credentials.password_policy,
+            crate::core::credentials::PolicyPreset::Anses
+        );
+        assert_eq!(
+            c.login.second_factor,
+            crate::core::login::SecondFactor::WhenNeeded
+        );
+        assert_eq!(level(&c, ProofingLevel::Online, &[Pwd]), Some(Substantial));
+        assert_eq!(
+            level(&c, ProofingLevel::Online, &[Pwd, Sms]),
+            Some(Substantial)
+        );
+        assert_eq!(level(&c, ProofingLevel::InPerson, &[Pwd]), Some(High));
+        let vocabulary = c.levels.vocabulary();
+        assert_eq!(vocabulary.level_for_acr("nivel2"), Some(Substantial));
+        assert_eq!(vocabulary.level_for_acr("nivel3"), Some(High));
+        assert_eq!(c.citizens.default_region, "AR");
+        // The guide's three nivel-3 services, on the e-office's client.
+        let office = &c.oidc.clients[0];
+        assert_eq!(office.min_level, Substantial);
+        let high: Vec<&str> = office
+            .services
+            .iter()
+            .filter(|s| s.min_level == High)
+            .map(|s| s.name.as_str())
+            .collect();
+        assert_eq!(
+            high,
+            [
+                "servicios-corporativos",
+                "cambio-lugar-cobro",
+                "reparacion-historica"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_clave_example_needs_the_sms_code_for_substantial_and_a_certificate_for_high() {
+        use AuthMethod::*;
+        use LevelOfAssurance::*;
+        let c = shipped("clave.example.toml");
+        assert_eq!(
+            c.login.second_factor,
+            crate::core::login::SecondFactor::Always
+        );
+        assert_eq!(level(&c, ProofingLevel::InPerson, &[Pwd]), Some(Low));
+        assert_eq!(
+            level(&c, ProofingLevel::InPerson, &[Pwd, Sms]),
+            Some(Substantial)
+        );
+        assert_eq!(
+            level(&c, ProofingLevel::Letter, &[Pwd, Otp]),
+            Some(Substantial)
+        );
+        assert_eq!(level(&c, ProofingLevel::Letter, &[Hwk]), Some(Substantial));
+        assert_eq!(level(&c, ProofingLevel::InPerson, &[Hwk]), Some(High));
+    }
+}
