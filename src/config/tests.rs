@@ -48,6 +48,126 @@ fn invalid_values_are_named() {
     );
 }
 
+/// Every check of every section, with its whole message: the messages name the TOML key and
+/// stay the same wherever the check lives.
+#[test]
+fn each_section_check_gives_its_message_naming_the_key() {
+    let kek = "[keys]\nkek_file = \"k\"\n";
+    let https = "public_url = \"https://idp.example.es\"\n";
+    let cases: [(String, &str); 24] = [
+        (
+            format!("public_url = \"mailto:a@b\"\n{kek}"),
+            "public_url: 'mailto:a@b' must be an absolute http(s) URL",
+        ),
+        (
+            format!("public_url = \"https://idp.example.es/?a=1\"\n{kek}"),
+            "public_url: must not have a query or fragment (it is the issuer)",
+        ),
+        (
+            format!("public_url = \"http://idp.example.es\"\n{kek}"),
+            "public_url: must be https outside development (set dev.enabled for a local http \
+             issuer)",
+        ),
+        (
+            format!(
+                "{MINIMAL}[server.tls]\ncert_file = \"/nonexistent/c.pem\"\n\
+                 key_file = \"/nonexistent/k.pem\"\n"
+            ),
+            "server.tls.cert_file: /nonexistent/c.pem does not exist",
+        ),
+        (
+            format!("{MINIMAL}[server]\nrequest_timeout_secs = 0\n"),
+            "server.request_timeout_secs: must be at least 1",
+        ),
+        (
+            format!("{MINIMAL}[database]\nurl = \"mysql://db/x\"\n"),
+            "database.url: must start with sqlite:// or postgres://",
+        ),
+        (
+            format!("{MINIMAL}[database]\nmax_connections = 0\n"),
+            "database.max_connections: must be at least 1",
+        ),
+        (
+            format!("{MINIMAL}[ephemeral]\nbackend = \"redis\"\n"),
+            "ephemeral.redis_url: is required when ephemeral.backend = \"redis\"",
+        ),
+        (
+            format!("{MINIMAL}rsa_bits = 1024\n"),
+            "keys.rsa_bits: 1024 is not supported: use 2048 or 3072",
+        ),
+        (
+            https.to_owned(),
+            "keys.kek: a key-encryption key is required (it encrypts stored signing keys and \
+             keys the hashes of activation codes): set keys.kek_file or PASARELA_KEYS__KEK",
+        ),
+        (
+            format!("{MINIMAL}source = \"files\"\n"),
+            "keys.files: source = \"files\" needs at least one [[keys.files]]",
+        ),
+        (
+            format!("{MINIMAL}refresh_secs = 0\n"),
+            "keys.refresh_secs: must be at least 1",
+        ),
+        (
+            format!("{MINIMAL}[citizens]\ndefault_region = \"nowhere\"\n"),
+            "citizens.default_region: 'nowhere' is not an ISO 3166 region code",
+        ),
+        (
+            format!("{MINIMAL}[citizens]\nactivation_code_days = 0\n"),
+            "citizens.activation_code_days: must be at least 1",
+        ),
+        (
+            format!("{MINIMAL}[citizens]\nsecurity_policy_version = \" \"\n"),
+            "citizens.security_policy_version: must not be empty: every acceptance is recorded \
+             with it",
+        ),
+        (
+            format!("{MINIMAL}[log]\nlevel = \"pasarela=loud\"\n"),
+            "log.level: 'pasarela=loud' is not a valid log filter",
+        ),
+        (
+            format!("{MINIMAL}[sessions]\nidle_minutes = 0\n"),
+            "sessions: absolute_hours and idle_minutes must be at least 1",
+        ),
+        (
+            format!("{MINIMAL}[login]\nlock_after = 0\n"),
+            "login: lock_after and per_address_per_minute must be at least 1",
+        ),
+        (
+            format!("{MINIMAL}[otp]\nmax_sends = 0\n"),
+            "otp: ttl_minutes, max_attempts and max_sends must be at least 1",
+        ),
+        (
+            format!("{MINIMAL}[credentials]\nmax_concurrent_hashes = 0\n"),
+            "credentials.max_concurrent_hashes: must be at least 1",
+        ),
+        (
+            format!("{MINIMAL}[credentials.argon2]\niterations = 0\n"),
+            "credentials.argon2: memory_kib must be at least 8 × parallelism, iterations and \
+             parallelism at least 1",
+        ),
+        (
+            format!("{MINIMAL}[levels]\nmethods = []\n"),
+            "levels.methods: the method table is empty",
+        ),
+        (
+            format!(
+                "{MINIMAL}[levels.acr.low]\nvalue = \"a\"\n[levels.acr.substantial]\n\
+                 value = \"a\"\n[levels.acr.high]\nvalue = \"c\"\n"
+            ),
+            "levels.acr.substantial: 'a' is already used by level 'low'",
+        ),
+        (
+            format!("{MINIMAL}[levels.acr.low]\nvalue = \" \"\n"),
+            "levels.acr.low: an acr value is empty",
+        ),
+    ];
+    for (text, message) in cases {
+        let e = Config::from_toml(&text).unwrap_err().to_string();
+        assert_eq!(e, format!("configuration error: {message}"), "{text}");
+    }
+}
+
 #[test]
 #[allow(clippy::result_large_err)] // figment's Jail API fixes the error type
 fn environment_overrides_nested_keys() {
