@@ -17,6 +17,17 @@ fn defaults_fill_a_minimal_file() {
 }
 
 #[test]
+fn the_handlers_settings_carry_the_file_s_sections() {
+    let c = Config::from_toml(&format!("{MINIMAL}[sessions]\nidle_minutes = 5\n")).unwrap();
+    let s = c.settings();
+    assert_eq!(s.issuer(), c.issuer());
+    assert_eq!(s.sessions, c.sessions);
+    assert_eq!(s.sessions.idle_minutes, 5);
+    assert_eq!(s.credentials, c.credentials);
+    assert_eq!(s.server.bind, c.server.bind);
+}
+
+#[test]
 fn unknown_keys_are_named() {
     let e = Config::from_toml(&format!("{MINIMAL}[server]\nbindd = \"x\"\n")).unwrap_err();
     assert!(e.to_string().contains("server"), "{e}");

@@ -190,3 +190,24 @@ impl Settings {
         self.public_url.as_str().trim_end_matches('/').to_owned()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_http_issuer_is_allowed_on_loopback_or_in_development_only() {
+        let url = |s: &str| url::Url::parse(s).unwrap();
+        let off = DevConfig::default();
+        let on = DevConfig {
+            enabled: true,
+            pages: false,
+        };
+        assert!(validate_public_url(&url("https://idp.example.es"), &off).is_ok());
+        assert!(validate_public_url(&url("http://localhost:8080"), &off).is_ok());
+        assert!(validate_public_url(&url("http://127.0.0.1:8080"), &off).is_ok());
+        assert!(validate_public_url(&url("http://idp.example.es"), &off).is_err());
+        assert!(validate_public_url(&url("http://idp.example.es"), &on).is_ok());
+        assert!(validate_public_url(&url("https://idp.example.es/#x"), &on).is_err());
+    }
+}
