@@ -2,13 +2,15 @@
 //! stop gracefully on SIGTERM/SIGINT.
 
 use crate::clock::Clock;
-use crate::config::{Config, EphemeralBackend, KeySourceKind};
+use crate::config::Config;
 use crate::core::activation::CodeHasher;
 use crate::core::credentials::{SecretBox, TOTP_KEY_LABEL};
 use crate::core::engine::Engine;
+use crate::core::keys::KeySourceKind;
 use crate::core::keys::{Kek, KeyFile, KeyRing, KeyRingOptions, KeySource};
 use crate::store::ephemeral::memory::MemoryStore;
 use crate::store::ephemeral::redis::RedisStore;
+use crate::store::settings::EphemeralBackend;
 use crate::store::sql::SqlStore;
 use crate::store::{EphemeralStore, Store};
 use crate::web::{self, AppState};
@@ -198,7 +200,7 @@ pub async fn start(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Runn
             }
         }));
     }
-    let state = AppState::new(config.clone(), services.engine, services.keys)
+    let state = AppState::new(config.settings(), services.engine, services.keys)
         .context("cannot build the SMS or email gateway or the password hasher")?;
     let app = web::app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let handle = axum_server::Handle::new();

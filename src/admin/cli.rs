@@ -1,7 +1,8 @@
 //! Command-line interface.
 
 use crate::clock::{Clock, SystemClock};
-use crate::config::{CONFIG_FILE_ENV, Config, LogFormat};
+use crate::config::{CONFIG_FILE_ENV, Config};
+use crate::web::settings::LogFormat;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -7,7 +7,7 @@ use super::audit::{AuditEntry, AuditEvent, ChainError, GENESIS_HASH, verify_chai
 use super::credentials::SecretBox;
 use super::level::{LevelPolicy, LevelVocabulary};
 use crate::clock::Clock;
-use crate::config::CitizensConfig;
+use crate::core::settings::CitizensConfig;
 use crate::store::{EphemeralStore, Store};
 use std::sync::Arc;
 

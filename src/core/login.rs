@@ -75,6 +75,14 @@ impl Default for LoginPolicy {
 }
 
 impl LoginPolicy {
+    /// Checks the `[login]` section; the error names the key and why.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.lock_after == 0 || self.per_address_per_minute == 0 {
+            return Err("login: lock_after and per_address_per_minute must be at least 1".into());
+        }
+        Ok(())
+    }
+
     /// The earliest instant another attempt is considered, given the failures so far.
     /// Doubles from one second per failure past `delay_after`, capped at `max_delay_secs`.
     pub fn next_attempt_at(&self, failures: &LoginFailures) -> Option<DateTime<Utc>> {

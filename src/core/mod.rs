@@ -22,6 +22,7 @@ pub mod random;
 pub mod registry;
 pub mod relying_party;
 pub mod session;
+pub mod settings;
 #[cfg(test)]
 pub(crate) mod testing;
 pub mod totp;

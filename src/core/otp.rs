@@ -38,6 +38,16 @@ impl Default for OtpPolicy {
     }
 }
 
+impl OtpPolicy {
+    /// Checks the `[otp]` section; the error names the key and why.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.ttl_minutes == 0 || self.max_attempts == 0 || self.max_sends == 0 {
+            return Err("otp: ttl_minutes, max_attempts and max_sends must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
 /// The stored state of a challenge. Only a keyed hash of the code is kept.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Challenge {

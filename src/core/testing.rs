@@ -7,7 +7,7 @@ use super::credentials::SecretBox;
 use super::engine::Engine;
 use super::level::ProofingLevel;
 use crate::clock::{Clock, ManualClock};
-use crate::config::CitizensConfig;
+use crate::core::settings::CitizensConfig;
 use crate::store::ephemeral::memory::MemoryStore;
 use crate::store::sql::SqlStore;
 use std::sync::Arc;

@@ -14,6 +14,7 @@ pub mod ephemeral;
 pub mod oidc_tokens;
 pub mod service_tokens;
 pub mod sessions;
+pub mod settings;
 pub mod sql;
 #[doc(hidden)]
 pub mod suite;
@@ -22,6 +23,7 @@ pub use credentials::CredentialStore;
 pub use ephemeral::{Consumed, EphemeralError, EphemeralStore};
 pub use oidc_tokens::OidcTokenStore;
 pub use sessions::SessionStore;
+pub use settings::{DatabaseConfig, EphemeralBackend, EphemeralConfig};
 
 use crate::core::audit::{AuditEntry, AuditEvent};
 use crate::core::citizen::{Citizen, CitizenId};

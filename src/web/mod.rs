@@ -14,6 +14,7 @@ pub mod i18n;
 pub mod login;
 pub mod ops;
 pub mod pages;
+pub mod settings;
 pub mod state;
 
 pub use state::AppState;

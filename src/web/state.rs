@@ -1,12 +1,12 @@
 //! The application state every handler receives.
 
-use crate::config::Config;
 use crate::core::CoreError;
 use crate::core::credentials::{Lang, PasswordHasher};
 use crate::core::engine::Engine;
 use crate::core::keys::KeyRing;
 use crate::core::notify::{EmailGateway, SmsGateway, build_email, build_sms};
 use crate::core::otp::OtpSender;
+use crate::web::settings::Settings;
 use std::sync::Arc;
 
 /// Shared, cheaply cloneable application state.
@@ -15,8 +15,9 @@ pub struct AppState(Arc<Inner>);
 
 /// What the state holds.
 pub struct Inner {
-    /// The validated configuration.
-    pub config: Config,
+    /// The settings handlers read (the validated configuration, less its start-up-only
+    /// sections).
+    pub config: Settings,
     /// The issuer string (`public_url` without a trailing slash).
     pub issuer: String,
     /// The identity engine.
@@ -37,7 +38,7 @@ pub struct Inner {
 impl AppState {
     /// Wraps the parts and builds the gateways and the hasher the configuration describes.
     /// Fails on a misconfigured gateway, so a bad setting stops start-up rather than a login.
-    pub fn new(config: Config, engine: Engine, keys: KeyRing) -> Result<Self, CoreError> {
+    pub fn new(config: Settings, engine: Engine, keys: KeyRing) -> Result<Self, CoreError> {
         let issuer = config.issuer();
         let sms = build_sms(&config.sms, engine.clock.clone(), engine.ephemeral.clone())?;
         let email = build_email(&config.email, engine.clock.clone())?;

@@ -49,6 +49,22 @@ impl CredentialsConfig {
     pub fn hasher(&self) -> Result<PasswordHasher, crate::core::CoreError> {
         PasswordHasher::new(self.argon2, self.max_concurrent_hashes)
     }
+
+    /// Checks the section; the error names the key and why.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.max_concurrent_hashes == 0 {
+            return Err("credentials.max_concurrent_hashes: must be at least 1".into());
+        }
+        let a = &self.argon2;
+        if a.memory_kib < 8 * a.parallelism.max(1) || a.iterations == 0 || a.parallelism == 0 {
+            return Err(
+                "credentials.argon2: memory_kib must be at least 8 × parallelism, \
+                        iterations and parallelism at least 1"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

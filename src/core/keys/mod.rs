@@ -10,6 +10,7 @@ mod generate;
 mod jwk;
 mod kek;
 mod ring;
+mod settings;
 mod signing;
 mod source;
 #[cfg(test)]
@@ -19,5 +20,6 @@ pub use alg::{JwsAlg, KeyFamily};
 pub use generate::{RSA_BITS_ALLOWED, generate, self_signed_certificate};
 pub use kek::Kek;
 pub use ring::{FamilyRotation, KeyInfo, KeyRing, KeyRingOptions, RotationReport};
+pub use settings::{KeyFileConfig, KeySourceKind, KeysConfig};
 pub use signing::{SigningKey, verify_signature};
 pub use source::{KeyFile, KeySource};

@@ -263,4 +263,12 @@ impl SessionConfig {
     pub fn idle(&self) -> Duration {
         Duration::minutes(i64::from(self.idle_minutes))
     }
+
+    /// Checks the `[sessions]` section; the error names the key and why.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.absolute_hours == 0 || self.idle_minutes == 0 {
+            return Err("sessions: absolute_hours and idle_minutes must be at least 1".into());
+        }
+        Ok(())
+    }
 }
