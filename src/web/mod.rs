@@ -12,6 +12,7 @@ pub mod flow;
 pub mod headers;
 pub mod i18n;
 pub mod login;
+pub mod logout_chain;
 pub mod ops;
 pub mod pages;
 pub mod state;
