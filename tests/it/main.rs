@@ -7,6 +7,7 @@ mod cli;
 mod demo;
 mod levels;
 mod login;
+mod logout;
 mod oidc;
 mod oidc_peer;
 mod registration;
