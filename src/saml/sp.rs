@@ -430,6 +430,27 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_soap_logout_endpoint_is_kept_but_never_offered_to_the_browser() {
+        let soap = r#"<md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:SOAP" Location="https://sp.example/soap"/>"#;
+        let both = metadata("https://sp.example", &test_cert())
+            .replace("<md:NameIDFormat>", &format!("{soap}<md:NameIDFormat>"));
+        let rp = from_metadata(&reg(both.clone())).unwrap();
+        assert_eq!(rp.logout.saml_slo.len(), 2);
+        assert_eq!(soap_slo(&rp), Some("https://sp.example/soap"));
+        for preferred in [BINDING_POST, BINDING_SOAP] {
+            let front = front_channel_slo(&rp, preferred).unwrap();
+            assert_eq!(front.0, BINDING_REDIRECT, "the SP's only front-channel one");
+        }
+        let redirect = r#"<md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="https://sp.example/slo"/>"#;
+        let only_soap = both.replace(redirect, "");
+        let rp = from_metadata(&reg(only_soap)).unwrap();
+        assert_eq!(front_channel_slo(&rp, BINDING_REDIRECT), None);
+        assert_eq!(soap_slo(&rp), Some("https://sp.example/soap"));
+        let rp = from_metadata(&reg(metadata("https://sp.example", &test_cert()))).unwrap();
+        assert_eq!(soap_slo(&rp), None);
+    }
+
+    #[test]
     fn metadata_without_signing_certificate_or_with_a_dtd_is_refused() {
         let no_cert = metadata("https://sp.example", "")
             .replace("<md:KeyDescriptor", "<md:Other")
