@@ -124,6 +124,7 @@ pub async fn open(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Serv
         login: config.login,
         codes,
         secrets,
+        notifiers: session_end_notifiers(config, &keys),
     };
     Ok(Services {
         engine,
@@ -131,6 +132,23 @@ pub async fn open(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Serv
         key_options,
         memory,
     })
+}
+
+/// Who hears of every ended SSO session, one per protocol: the OIDC notifier (revokes the
+/// session's tokens, back-channel logout tokens) and the SAML one (SOAP LogoutRequests, or
+/// an audit record for an SP reachable only through the browser). Registered here, where
+/// the engine is built, so the operator CLI ends sessions the same way as the server.
+fn session_end_notifiers(config: &Config, keys: &KeyRing) -> crate::core::session::Notifiers {
+    vec![
+        Arc::new(crate::oidc::session_end::OidcNotifier::new(
+            keys.clone(),
+            config.issuer(),
+        )),
+        Arc::new(crate::saml::session_end::SamlNotifier::new(
+            keys.clone(),
+            config.issuer(),
+        )),
+    ]
 }
 
 /// A running server.

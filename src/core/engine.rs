@@ -60,6 +60,8 @@ pub struct Engine {
     pub codes: CodeHasher,
     /// Encryption at rest of TOTP secrets.
     pub secrets: SecretBox,
+    /// Told of every session the engine ends (registered at start-up, one per protocol).
+    pub notifiers: super::session::Notifiers,
 }
 
 /// Result of checking the whole audit chain.

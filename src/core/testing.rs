@@ -57,6 +57,7 @@ pub async fn world_on(store: SqlStore, dir: Option<tempfile::TempDir>) -> World 
         login: Default::default(),
         codes: CodeHasher::new([0; 32]),
         secrets: SecretBox::new([1; 32]),
+        notifiers: Vec::new(),
     };
     let citizen = lucia().validate("ES", clock.now()).unwrap();
     engine.store.insert_citizen(&citizen).await.unwrap();

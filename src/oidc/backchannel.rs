@@ -1,5 +1,5 @@
-//! Back-channel logout (OpenID Connect Back-Channel Logout 1.0): when an SSO session ends
-//! through the end-session endpoint, every OIDC client served in it that registered a
+//! Back-channel logout (OpenID Connect Back-Channel Logout 1.0): whenever an SSO session
+//! ends (told by [`super::session_end::OidcNotifier`], whatever ended it), every OIDC client served in it that registered a
 //! back-channel URI receives a signed logout token (header `typ: logout+jwt`; `iss`, `aud`,
 //! `iat`, `exp`, `jti`, `sub`, `sid` and the exact `events` member; never a `nonce`).
 //! Deliveries run concurrently, each bounded by a short timeout, and their outcome is audited
@@ -7,10 +7,9 @@
 
 use super::client::OidcClient;
 use crate::core::CoreError;
-use crate::core::engine::Actor;
+use crate::core::engine::{Actor, Engine};
 use crate::core::keys::KeyRing;
 use crate::core::session::SsoSession;
-use crate::web::AppState;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use std::time::Duration;
@@ -53,7 +52,7 @@ pub fn logout_token(
 
 /// Sends logout tokens to every OIDC client of the ended `session` that registered a
 /// back-channel URI, and waits for the deliveries (each at most a few seconds).
-pub async fn notify(state: &AppState, session: &SsoSession) {
+pub async fn notify(engine: &Engine, keys: &KeyRing, issuer: &str, session: &SsoSession) {
     let http = match reqwest::Client::builder()
         .timeout(DELIVERY_TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
@@ -65,14 +64,14 @@ pub async fn notify(state: &AppState, session: &SsoSession) {
             return;
         }
     };
-    let now = state.engine.clock.now();
+    let now = engine.clock.now();
     let mut deliveries = tokio::task::JoinSet::new();
     for visit in session
         .relying_parties
         .iter()
         .filter(|v| v.protocol == "oidc")
     {
-        let client = match super::grants::client(state, &visit.rp_id).await {
+        let client = match super::grants::client_of(engine, &visit.rp_id).await {
             Ok(Some(c)) => c,
             Ok(None) => continue,
             Err(e) => {
@@ -83,14 +82,14 @@ pub async fn notify(state: &AppState, session: &SsoSession) {
         let Some(uri) = client.rp.logout.backchannel_uri.clone() else {
             continue;
         };
-        let sub = match super::subject::for_client(&state.engine, &client, session.citizen_id) {
+        let sub = match super::subject::for_client(engine, &client, session.citizen_id) {
             Ok(s) => s,
             Err(e) => {
                 tracing::error!(error = %e, "back-channel logout: no subject");
                 continue;
             }
         };
-        let token = match logout_token(&state.keys, &state.issuer, &client, &sub, session, now) {
+        let token = match logout_token(keys, issuer, &client, &sub, session, now) {
             Ok(t) => t,
             Err(e) => {
                 tracing::error!(error = %e, "back-channel logout: could not sign");
@@ -120,12 +119,11 @@ pub async fn notify(state: &AppState, session: &SsoSession) {
             }
             Err(e) => json!({ "client": client, "session": session.id.as_str(), "error": e }),
         };
-        let event = state
-            .engine
+        let event = engine
             .event(&Actor::system(), "oidc.backchannel_logout")
             .citizen(session.citizen_id)
             .detail(detail);
-        if let Err(e) = state.engine.audit(event).await {
+        if let Err(e) = engine.audit(event).await {
             tracing::error!(error = %e, "back-channel logout: could not audit");
         }
     }

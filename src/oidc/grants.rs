@@ -9,7 +9,7 @@ use super::id_token;
 use super::request::AuthzRequest;
 use crate::core::CoreError;
 use crate::core::citizen::CitizenId;
-use crate::core::engine::Actor;
+use crate::core::engine::{Actor, Engine};
 use crate::core::session::SsoSession;
 use crate::store::Consumed;
 use crate::store::oidc_tokens::{GrantFacts, TokenKind, TokenRecord};
@@ -61,7 +61,13 @@ fn system() -> Actor {
 
 /// The enabled OIDC client with this id.
 pub async fn client(state: &AppState, id: &str) -> Result<Option<OidcClient>, CoreError> {
-    let Some(rp) = state.engine.store.relying_party(id).await? else {
+    client_of(&state.engine, id).await
+}
+
+/// [`client`], for callers that hold the engine but not the web state (the session-end
+/// notifier).
+pub async fn client_of(engine: &Engine, id: &str) -> Result<Option<OidcClient>, CoreError> {
+    let Some(rp) = engine.store.relying_party(id).await? else {
         return Ok(None);
     };
     if !rp.enabled {
@@ -300,6 +306,16 @@ pub async fn refresh(
     if !record.is_live(now) {
         return Err(TokenError::invalid_grant(
             "the refresh token is no longer valid",
+        ));
+    }
+    // Ending a session revokes its tokens; this check also refuses a token the revocation
+    // missed (a notifier that failed). Only an ended session counts: an idle or expired one
+    // does not end its grants, and a purged one (past `keep_ended_days`) was revoked when it
+    // ended, if it ended.
+    let session = state.engine.store.session(&record.facts.session_id).await?;
+    if session.is_some_and(|s| s.ended_at.is_some()) {
+        return Err(TokenError::invalid_grant(
+            "the session the refresh token was issued in has ended",
         ));
     }
     if record.used_at.is_some() || !state.engine.store.use_refresh_token(&h, now).await? {

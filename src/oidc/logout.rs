@@ -1,14 +1,16 @@
-//! RP-initiated logout (`GET|POST /oidc/logout`). The browser's SSO session is ended, the
-//! tokens issued in it revoked, and its clients told through back-channel logout and
-//! front-channel logout frames on the page that follows. The citizen is sent back to the client only when an
-//! `id_token_hint` signed by our own keys names the client and the `post_logout_redirect_uri`
-//! is registered for it exactly; `state` is echoed only when given. Otherwise a logged-out
-//! page is shown.
+//! RP-initiated logout (`GET|POST /oidc/logout`). The browser's SSO session is ended
+//! through the engine, whose notifiers revoke the tokens issued in it and tell its clients
+//! over the back channel (and its SAML SPs that the browser cannot visit); its clients are
+//! also told through front-channel logout frames on the page that follows, and the browser
+//! is walked through the session's SAML SPs' logout endpoints as from the logout page. The
+//! citizen is sent back to the client only when an `id_token_hint` signed by our own keys
+//! names the client and the `post_logout_redirect_uri` is registered for it exactly; `state`
+//! is echoed only when given. Otherwise a logged-out page is shown.
 
 use super::id_token;
 use super::request::{Params, with_query};
 use crate::core::engine::Actor;
-use crate::core::session::SessionCookie;
+use crate::core::session::{EndCause, Ending, SessionCookie};
 use crate::web::AppState;
 use crate::web::client::ClientInfo;
 use crate::web::error::render;
@@ -94,6 +96,7 @@ async fn logout(state: AppState, parts: Parts, pairs: Vec<(String, String)>) -> 
         .and_then(|c| c.addr)
         .map(|a| a.to_string());
     let mut frames = Vec::new();
+    let mut saml_chain = None;
     match crate::web::auth::current(&state, &parts).await {
         Ok(Some(signed)) => {
             let actor = Actor {
@@ -101,27 +104,28 @@ async fn logout(state: AppState, parts: Parts, pairs: Vec<(String, String)>) -> 
                 source,
             };
             let engine = &state.engine;
-            match engine.logout(&signed.session.id, &actor).await {
+            let ending = Ending::with_browser_chain(EndCause::Logout);
+            match engine
+                .end_session(&signed.session.id, &actor, &ending)
+                .await
+            {
                 Ok(Some(ended)) => {
                     frames = super::frontchannel::uris(&state, &ended).await;
-                    super::backchannel::notify(&state, &ended).await;
+                    // The chain ends where this endpoint would have sent the browser.
+                    // The other doors' walks (SAML SPs' front-channel endpoints), through
+                    // the engine: this door knows no other protocol.
+                    saml_chain = engine.browser_logout_walk(&ended, back.clone()).await;
                 }
                 Ok(None) => {}
                 Err(e) => tracing::error!(error = %e, "logout: could not end the session"),
             }
-            let now = engine.clock.now();
-            let revoked = engine
-                .store
-                .revoke_session_tokens(&signed.session.id, now)
-                .await
-                .unwrap_or(0);
+            // The revocation is the notifier's, audited as `oidc.session_tokens_revoked`.
             let event = engine
                 .event(&actor, "oidc.logout")
                 .citizen(signed.citizen.id)
                 .detail(json!({
                     "session": signed.session.id.as_str(),
                     "client": client_id,
-                    "tokens_revoked": revoked,
                 }));
             if let Err(e) = engine.audit(event).await {
                 tracing::error!(error = %e, "logout: could not audit");
@@ -129,6 +133,10 @@ async fn logout(state: AppState, parts: Parts, pairs: Vec<(String, String)>) -> 
         }
         Ok(None) => {}
         Err(e) => tracing::error!(error = ?e, "logout: session lookup failed"),
+    }
+    // With SAML SPs to visit, the browser goes through them before where it was going.
+    if saml_chain.is_some() {
+        back = saml_chain;
     }
     let mut res = match back {
         Some(location) if frames.is_empty() => {

@@ -35,6 +35,7 @@ pub mod request_object;
 pub mod revoke;
 pub mod scopes;
 pub mod service;
+pub mod session_end;
 pub mod subject;
 pub mod token;
 pub mod userinfo;

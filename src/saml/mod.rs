@@ -17,6 +17,7 @@ pub mod error;
 pub mod metadata;
 pub mod request;
 pub mod response;
+pub mod session_end;
 pub mod slo;
 pub mod sp;
 pub mod sso;
@@ -57,4 +58,5 @@ pub fn routes() -> Router<AppState> {
         .route("/saml/sso", get(sso::sso_redirect).post(sso::sso_post))
         .route("/saml/sso/resume", get(sso::resume))
         .route("/saml/slo", get(slo::slo_redirect).post(slo::slo_post))
+        .route(slo::START_PATH, get(slo::start_prepared))
 }

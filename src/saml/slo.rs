@@ -5,26 +5,29 @@
 //! Before answering, the logout is propagated to the session's other SAML SPs: the browser
 //! carries a signed LogoutRequest to each in turn and comes back with its LogoutResponse.
 //!
-//! Every session a logout ends is also announced to its OIDC clients over the back channel
-//! (`crate::oidc::backchannel::notify`).
+//! Every session a logout ends goes through the engine's `end_session`, whose notifiers
+//! reach the session's other relying parties (OIDC back-channel, SAML SOAP); the initiating
+//! SP is never told back, and the SPs the browser visits are left to the browser.
 //!
 //! IdP-initiated logout (the citizen's `/logout`, also the account page's button) uses the
 //! same propagation through [`start_idp_logout`]: the chain of LogoutRequests to the
-//! session's SAML SPs ends on the logged-out page instead of an initiator's answer.
+//! session's SAML SPs ends on the logged-out page instead of an initiator's answer. Other
+//! doors ending the browser's session (the OIDC end-session endpoint) start the same chain
+//! by a link, [`prepare_idp_logout`], and say where it ends.
 
 use super::Endpoints;
 use super::binding;
 use super::error::SamlError;
 use super::response;
-use super::sp::{NAMEID_PERSISTENT, NAMEID_UNSPECIFIED, SpSettings};
+use super::sp::{NAMEID_PERSISTENT, NAMEID_UNSPECIFIED, SpSettings, front_channel_slo};
 use super::sso::{Received, fresh, verified_message};
 use super::xml::{self, BINDING_POST, BINDING_REDIRECT, NS_SAML, NS_SAMLP};
 use crate::core::audit::Outcome;
 use crate::core::citizen::CitizenId;
-use crate::core::engine::Actor;
+use crate::core::engine::{Actor, Engine};
 use crate::core::keys::{JwsAlg, SigningKey};
 use crate::core::relying_party::RelyingParty;
-use crate::core::session::{SessionCookie, SessionId, SsoSession};
+use crate::core::session::{EndCause, Ending, SessionCookie, SessionId, SsoSession};
 use crate::web::AppState;
 use crate::web::auth;
 use crate::web::error::PageError;
@@ -206,12 +209,7 @@ async fn logout(state: &AppState, parts: &Parts, r: Received) -> Result<Response
     } else {
         BINDING_REDIRECT
     };
-    let (binding_uri, location) = rp
-        .logout
-        .saml_slo
-        .iter()
-        .find(|(b, _)| b == preferred)
-        .or_else(|| rp.logout.saml_slo.first())
+    let (binding_uri, location) = front_channel_slo(&rp, preferred)
         .cloned()
         .ok_or_else(|| SamlError::refused("the SP has no SingleLogoutService"))?;
     fresh(state, &rp.id, &id, req.issue_instant).await?;
@@ -236,12 +234,22 @@ async fn logout(state: &AppState, parts: &Parts, r: Received) -> Result<Response
         let served = session.relying_parties.iter().any(|v| v.rp_id == rp.id);
         let citizen = state.engine.store.citizen(session.citizen_id).await?;
         let identifier = citizen.as_ref().map(|c| c.identifier.number().to_owned());
+        // Only the first session ended gets the browser's walk through the other SPs (below);
+        // the notifiers reach every other SP of the later ones without it.
+        let ending = Ending {
+            cause: EndCause::SingleLogout,
+            initiator: Some(rp.id.clone()),
+            browser_chain: ended.is_empty(),
+        };
         if session.ended_at.is_none()
             && served
             && names_the_citizen(state, &rp, &session, &req.name_id, identifier.as_deref())
-            && let Some(closed) = state.engine.logout(&sid, &Actor::system()).await?
+            && state
+                .engine
+                .end_session(&sid, &Actor::system(), &ending)
+                .await?
+                .is_some()
         {
-            crate::oidc::backchannel::notify(state, &closed).await;
             ended.push(sid);
             ended_sessions.push(session);
         }
@@ -275,6 +283,7 @@ async fn logout(state: &AppState, parts: &Parts, r: Received) -> Result<Response
                     remaining,
                     waiting: None,
                     answer: Some(answer),
+                    then: None,
                 },
             )
             .await?
@@ -355,13 +364,16 @@ struct Propagation {
     citizen_id: CitizenId,
     remaining: Vec<String>,
     waiting: Option<(String, String)>,
-    /// The initiating SP's answer; `None` for an IdP-initiated logout, which ends on the
-    /// logged-out page.
+    /// The initiating SP's answer; `None` for an IdP-initiated logout, which ends at `then`.
     answer: Option<FinalAnswer>,
+    /// Where an IdP-initiated logout ends (a registered post-logout URI the door that ended
+    /// the session checked); the logged-out page when `None`.
+    #[serde(default)]
+    then: Option<String>,
 }
 
 /// The SAML SPs `session` served, each once, but `except`.
-fn saml_sps_of(session: &SsoSession, except: Option<&str>) -> Vec<String> {
+pub(super) fn saml_sps_of(session: &SsoSession, except: Option<&str>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for v in &session.relying_parties {
         if v.protocol == "saml" && Some(v.rp_id.as_str()) != except && !out.contains(&v.rp_id) {
@@ -391,8 +403,78 @@ pub async fn start_idp_logout(
         remaining,
         waiting: None,
         answer: None,
+        then: None,
     };
     next_hop(state, p).await.map(Some)
+}
+
+/// Where [`prepare_idp_logout`]'s link leads: starts a prepared chain once.
+pub const START_PATH: &str = "/saml/slo/start";
+
+/// Prepares the propagation of an IdP-initiated logout of the (already ended) `session` to
+/// those of its SAML SPs with a front-channel SingleLogoutService, ending at `then` (or the
+/// logged-out page). Returns the link that starts it, or `None` when there is no SP to visit.
+pub async fn prepare_idp_logout(
+    engine: &Engine,
+    session: &SsoSession,
+    then: Option<String>,
+) -> Result<Option<String>, SamlError> {
+    let mut remaining = Vec::new();
+    for sp in saml_sps_of(session, None) {
+        let rp = engine.store.relying_party(&sp).await?;
+        if rp.is_some_and(|rp| front_channel_slo(&rp, BINDING_REDIRECT).is_some()) {
+            remaining.push(sp);
+        }
+    }
+    if remaining.is_empty() {
+        return Ok(None);
+    }
+    let p = Propagation {
+        session_id: session.id.clone(),
+        citizen_id: session.citizen_id,
+        remaining,
+        waiting: None,
+        answer: None,
+        then,
+    };
+    let key = crate::core::random::token(24).map_err(SamlError::internal)?;
+    let bytes = serde_json::to_vec(&p).map_err(SamlError::internal)?;
+    engine
+        .ephemeral
+        .put(&format!("saml:slo:start:{key}"), &bytes, PROPAGATION_TTL)
+        .await?;
+    Ok(Some(format!("{START_PATH}?chain={key}")))
+}
+
+/// The query of [`START_PATH`].
+#[derive(Debug, Deserialize)]
+pub struct StartQuery {
+    #[serde(default)]
+    chain: String,
+}
+
+/// `GET /saml/slo/start?chain=…`: the first hop of a prepared chain. A chain starts once;
+/// an unknown or spent one goes to the logged-out page (the session is over either way).
+pub async fn start_prepared(
+    State(state): State<AppState>,
+    tr: Tr,
+    axum::extract::Query(q): axum::extract::Query<StartQuery>,
+) -> Response {
+    let result = async {
+        let key = format!("saml:slo:start:{}", q.chain);
+        let crate::store::Consumed::Value(bytes) = state.engine.ephemeral.consume(&key).await?
+        else {
+            return Ok(crate::web::pages::see_other(LOGGED_OUT_PAGE));
+        };
+        let p: Propagation = serde_json::from_slice(&bytes).map_err(SamlError::internal)?;
+        next_hop(&state, p).await
+    }
+    .await;
+    result.unwrap_or_else(|e: SamlError| {
+        PageError::Unavailable(e.to_string())
+            .page(tr)
+            .into_response()
+    })
 }
 
 const PROPAGATION_TTL: std::time::Duration = std::time::Duration::from_secs(10 * 60);
@@ -420,13 +502,7 @@ async fn next_hop(state: &AppState, mut p: Propagation) -> Result<Response, Saml
         let Some(settings) = SpSettings::of(&rp)? else {
             continue;
         };
-        let Some((binding_uri, location)) = rp
-            .logout
-            .saml_slo
-            .iter()
-            .find(|(b, _)| b == BINDING_REDIRECT)
-            .or_else(|| rp.logout.saml_slo.first())
-            .cloned()
+        let Some((binding_uri, location)) = front_channel_slo(&rp, BINDING_REDIRECT).cloned()
         else {
             continue;
         };
@@ -459,9 +535,10 @@ async fn next_hop(state: &AppState, mut p: Propagation) -> Result<Response, Saml
             |k| response::logout_request(&idp, &location, &id, &name_id, &session_index, now, k),
         );
     }
-    match &p.answer {
-        Some(a) => final_answer(state, a),
-        None => Ok(crate::web::pages::see_other(LOGGED_OUT_PAGE)),
+    match (&p.answer, &p.then) {
+        (Some(a), _) => final_answer(state, a),
+        (None, Some(then)) => Ok(crate::web::pages::see_other(then)),
+        (None, None) => Ok(crate::web::pages::see_other(LOGGED_OUT_PAGE)),
     }
 }
 

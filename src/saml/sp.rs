@@ -2,7 +2,7 @@
 //! relying-party model as [`ProtocolSettings::Saml`] JSON.
 
 use super::error::SamlError;
-use super::xml::{self, BINDING_POST, BINDING_REDIRECT, NS_DS, NS_MD};
+use super::xml::{self, BINDING_POST, BINDING_REDIRECT, BINDING_SOAP, NS_DS, NS_MD};
 use crate::core::level::LevelOfAssurance;
 use crate::core::relying_party::{LogoutEndpoints, ProtocolSettings, RelyingParty};
 use base64::Engine as _;
@@ -134,6 +134,32 @@ impl SpSettings {
     }
 }
 
+/// The SingleLogoutService a browser can be sent to (HTTP-Redirect or HTTP-POST), as
+/// `(binding, location)`: the `preferred` binding if the SP has it, else the other.
+pub fn front_channel_slo<'a>(
+    rp: &'a RelyingParty,
+    preferred: &str,
+) -> Option<&'a (String, String)> {
+    let front = || {
+        rp.logout
+            .saml_slo
+            .iter()
+            .filter(|(b, _)| b == BINDING_POST || b == BINDING_REDIRECT)
+    };
+    front()
+        .find(|(b, _)| b == preferred)
+        .or_else(|| front().next())
+}
+
+/// The location of the SP's SOAP SingleLogoutService, for logouts without a browser.
+pub fn soap_slo(rp: &RelyingParty) -> Option<&str> {
+    rp.logout
+        .saml_slo
+        .iter()
+        .find(|(b, _)| b == BINDING_SOAP)
+        .map(|(_, location)| location.as_str())
+}
+
 /// What an operator registers: the metadata plus the choices the metadata does not carry.
 #[derive(Debug, Clone)]
 pub struct Registration {
@@ -232,12 +258,16 @@ pub fn from_metadata(reg: &Registration) -> Result<RelyingParty, SamlError> {
     let slo = xml::children(sp, NS_MD, "SingleLogoutService")
         .filter_map(|e| {
             let b = e.attribute("Binding")?;
-            (b == BINDING_POST || b == BINDING_REDIRECT).then(|| {
-                (
-                    b.to_owned(),
-                    e.attribute("Location").unwrap_or_default().to_owned(),
-                )
-            })
+            // SOAP is kept for logouts without a browser (a password reset, the account's
+            // session list); the browser is only ever sent to the other two.
+            [BINDING_POST, BINDING_REDIRECT, BINDING_SOAP]
+                .contains(&b)
+                .then(|| {
+                    (
+                        b.to_owned(),
+                        e.attribute("Location").unwrap_or_default().to_owned(),
+                    )
+                })
         })
         .collect();
     let name_id_formats: Vec<String> = xml::children(sp, NS_MD, "NameIDFormat")
@@ -397,6 +427,27 @@ pub(crate) mod tests {
         assert_eq!(rp.logout.saml_slo.len(), 1);
         assert_eq!(s.name_id_format, NAMEID_PERSISTENT);
         assert_eq!(rp.attribute_release.len(), 4);
+    }
+
+    #[test]
+    fn a_soap_logout_endpoint_is_kept_but_never_offered_to_the_browser() {
+        let soap = r#"<md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:SOAP" Location="https://sp.example/soap"/>"#;
+        let both = metadata("https://sp.example", &test_cert())
+            .replace("<md:NameIDFormat>", &format!("{soap}<md:NameIDFormat>"));
+        let rp = from_metadata(&reg(both.clone())).unwrap();
+        assert_eq!(rp.logout.saml_slo.len(), 2);
+        assert_eq!(soap_slo(&rp), Some("https://sp.example/soap"));
+        for preferred in [BINDING_POST, BINDING_SOAP] {
+            let front = front_channel_slo(&rp, preferred).unwrap();
+            assert_eq!(front.0, BINDING_REDIRECT, "the SP's only front-channel one");
+        }
+        let redirect = r#"<md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="https://sp.example/slo"/>"#;
+        let only_soap = both.replace(redirect, "");
+        let rp = from_metadata(&reg(only_soap)).unwrap();
+        assert_eq!(front_channel_slo(&rp, BINDING_REDIRECT), None);
+        assert_eq!(soap_slo(&rp), Some("https://sp.example/soap"));
+        let rp = from_metadata(&reg(metadata("https://sp.example", &test_cert()))).unwrap();
+        assert_eq!(soap_slo(&rp), None);
     }
 
     #[test]

@@ -26,6 +26,8 @@ pub const NS_EIDAS_NATURAL: &str = "http://eidas.europa.eu/attributes/naturalper
 pub const BINDING_REDIRECT: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect";
 /// HTTP-POST binding.
 pub const BINDING_POST: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST";
+/// The SOAP binding URI (SAML Bindings §3.2): back-channel, no browser.
+pub const BINDING_SOAP: &str = "urn:oasis:names:tc:SAML:2.0:bindings:SOAP";
 /// RSA-SHA256 signature method.
 pub const ALG_RSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
 /// ECDSA-SHA256 signature method.

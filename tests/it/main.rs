@@ -8,6 +8,7 @@ mod cli;
 mod demo;
 mod levels;
 mod login;
+mod logout;
 mod oidc;
 mod oidc_peer;
 mod registration;

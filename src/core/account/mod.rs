@@ -18,6 +18,7 @@ use super::citizen::{Citizen, CitizenId, CitizenStatus};
 use super::credentials::{Lang, PasswordHasher, PolicyPreset, PolicyViolation};
 use super::engine::{Actor, Engine};
 use super::notify::{EmailGateway, mask_email};
+use super::session::{EndCause, Ending};
 pub use mobile::{ChallengeAnswer, MobileChangeRefusal, PURPOSE_MOBILE_CHANGE};
 use notices::Notice;
 use serde_json::json;
@@ -190,7 +191,8 @@ impl Engine {
             return Ok(refused);
         }
         // Whoever knew the old password may hold a session: end them all.
-        let ended = self.logout_everywhere(citizen_id, actor).await?;
+        let ending = Ending::without_browser(EndCause::PasswordReset);
+        let ended = self.end_every_session(citizen_id, actor, &ending).await?;
         let notified = self
             .send_notice(&citizen, Notice::PasswordReset, notice)
             .await;
@@ -347,7 +349,8 @@ impl Engine {
         citizen.status = CitizenStatus::Deregistered;
         citizen.updated_at = self.clock.now();
         self.store.update_citizen(&citizen).await?;
-        let ended = self.logout_everywhere(citizen_id, actor).await?;
+        let ending = Ending::without_browser(EndCause::Deregistration);
+        let ended = self.end_every_session(citizen_id, actor, &ending).await?;
         self.store
             .set_totp(citizen_id, None, self.clock.now())
             .await?;

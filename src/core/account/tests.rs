@@ -441,3 +441,35 @@ async fn unblock_returns_to_where_the_account_stood() {
     assert_eq!(c.status, CitizenStatus::Active);
     assert!(k.login(GOOD).await);
 }
+
+#[tokio::test]
+async fn reset_and_deregistration_tell_the_notifiers_of_each_session_once() {
+    use crate::core::session::end_tests::Recorder;
+    use crate::core::session::{EndCause, Ending};
+    let mut k = kit().await;
+    let recorder = Arc::new(Recorder::default());
+    k.w.engine.notifiers.push(recorder.clone());
+    k.activate().await;
+    k.open_session().await;
+    k.open_session().await;
+    let r =
+        k.w.engine
+            .reset_password(k.id(), k.new_password(OTHER), k.notice(), &actor())
+            .await
+            .unwrap();
+    assert_eq!(r, PasswordChangeResult::Changed);
+    let told = recorder.told();
+    assert_eq!(told.len(), 2);
+    assert_ne!(told[0].0, told[1].0);
+    let reset = Ending::without_browser(EndCause::PasswordReset);
+    assert!(told.iter().all(|(_, e)| e == &reset));
+
+    k.open_session().await;
+    k.w.engine
+        .deregister(k.id(), k.notice(), &actor())
+        .await
+        .unwrap();
+    let told = recorder.told();
+    assert_eq!(told.len(), 3, "only the session still live is told");
+    assert_eq!(told[2].1, Ending::without_browser(EndCause::Deregistration));
+}

@@ -2,6 +2,7 @@
 //! engine needs no new state. Every creation, re-authentication and end is audited with the
 //! session id, level and `amr`, never the cookie.
 
+use super::end::{EndedSession, Ending};
 use super::{MethodUse, RelyingPartyVisit, SessionConfig, SessionCookie, SessionId, SsoSession};
 use crate::core::CoreError;
 use crate::core::citizen::CitizenId;
@@ -197,12 +198,15 @@ impl Engine {
         Ok(self.store.add_session_relying_party(id, &visit).await?)
     }
 
-    /// Ends the session. Returns it as ended, with its relying parties to notify, or `None`
-    /// if it was unknown or already ended.
-    pub async fn logout(
+    /// Ends the session, audits it with its cause, then tells every registered
+    /// [`SessionEndNotifier`](super::end::SessionEndNotifier) once. Returns it as ended, with
+    /// its relying parties, or `None` if it was unknown or already ended (nobody is told
+    /// again).
+    pub async fn end_session(
         &self,
         id: &SessionId,
         actor: &Actor,
+        ending: &Ending,
     ) -> Result<Option<SsoSession>, CoreError> {
         if !self.store.end_session(id, self.session_now()).await? {
             return Ok(None);
@@ -210,50 +214,82 @@ impl Engine {
         let Some(session) = self.store.session(id).await? else {
             return Ok(None);
         };
-        self.audit_session(actor, "session.ended", &session).await?;
-        Ok(Some(session))
+        self.ended(actor, session, ending).await.map(Some)
+    }
+
+    /// Audits a session this engine has just ended and tells the notifiers.
+    async fn ended(
+        &self,
+        actor: &Actor,
+        session: SsoSession,
+        ending: &Ending,
+    ) -> Result<SsoSession, CoreError> {
+        let detail = json!({
+            "session": session.id.as_str(),
+            "level": session.level.as_str(),
+            "amr": session.amr(),
+            "cause": ending.cause.as_str(),
+        });
+        self.audit(
+            self.event(actor, "session.ended")
+                .citizen(session.citizen_id)
+                .detail(detail),
+        )
+        .await?;
+        let ended = EndedSession {
+            session,
+            ending: ending.clone(),
+        };
+        for notifier in &self.notifiers {
+            notifier.session_ended(self, &ended).await;
+        }
+        Ok(ended.session)
     }
 
     /// Ends `id` only if it belongs to `citizen`: for a citizen ending one of their own
     /// sessions from the session list. `None` if it is not theirs or not live.
-    pub async fn logout_own_session(
+    pub async fn end_own_session(
         &self,
         citizen: CitizenId,
         id: &SessionId,
         actor: &Actor,
+        ending: &Ending,
     ) -> Result<Option<SsoSession>, CoreError> {
         match self.store.session(id).await? {
-            Some(s) if s.citizen_id == citizen => self.logout(id, actor).await,
+            Some(s) if s.citizen_id == citizen => self.end_session(id, actor, ending).await,
             _ => Ok(None),
         }
     }
 
     /// Ends every session of the citizen. Returns the sessions this call ended, with their
-    /// relying parties to notify.
-    pub async fn logout_everywhere(
+    /// relying parties; each was told to the notifiers once.
+    pub async fn end_every_session(
         &self,
         citizen: CitizenId,
         actor: &Actor,
+        ending: &Ending,
     ) -> Result<Vec<SsoSession>, CoreError> {
         let mut ended = Vec::new();
+        let mut ended_before = Vec::new();
         for session in self.store.citizen_sessions(citizen).await? {
-            if session.ended_at.is_none()
-                && let Some(s) = self.logout(&session.id, actor).await?
-            {
+            if session.ended_at.is_some() {
+                ended_before.push(session.id);
+            } else if let Some(s) = self.end_session(&session.id, actor, ending).await? {
                 ended.push(s);
             }
         }
-        // A session created while the list above was walked still has to go.
-        let stragglers = self
-            .store
-            .end_citizen_sessions(citizen, self.session_now())
-            .await?;
-        if stragglers > 0 {
-            let event = self
-                .event(actor, "session.ended")
-                .citizen(citizen)
-                .detail(json!({ "sessions": stragglers }));
-            self.audit(event).await?;
+        // A session created while the list above was walked still has to go. The bulk end
+        // stamps them with `now`, which is how they are found again to be told (a session
+        // ended before this call may carry the same stamp under a coarse clock: not those).
+        let now = self.session_now();
+        if self.store.end_citizen_sessions(citizen, now).await? > 0 {
+            for session in self.store.citizen_sessions(citizen).await? {
+                let known =
+                    ended_before.contains(&session.id) || ended.iter().any(|e| e.id == session.id);
+                if session.ended_at == Some(now) && !known {
+                    ended.push(self.ended(actor, session, ending).await?);
+                }
+            }
         }
         Ok(ended)
     }

@@ -5,11 +5,17 @@
 //! authenticated, with which methods, and the level achieved.
 //!
 //! Only the SHA-256 of the cookie value is stored, so a database leak yields no usable
-//! cookies. The engine operations live in [`engine`].
+//! cookies. The engine operations live in [`engine`]; how a session ends, and who is told,
+//! in [`end`].
 
+pub mod end;
+#[cfg(test)]
+pub(crate) mod end_tests;
 pub mod engine;
 #[cfg(test)]
 mod tests;
+
+pub use end::{EndCause, EndedSession, Ending, Notifiers, SessionEndNotifier};
 
 use super::citizen::CitizenId;
 use super::level::{AuthMethod, LevelOfAssurance};

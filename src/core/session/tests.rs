@@ -156,7 +156,11 @@ async fn logout_kills_the_cookie_and_reports_the_relying_parties() {
     let actor = Actor::system();
     let ended = w
         .engine
-        .logout(&session.id, &actor)
+        .end_session(
+            &session.id,
+            &actor,
+            &Ending::without_browser(EndCause::Logout),
+        )
         .await
         .expect("logout")
         .expect("was live");
@@ -164,7 +168,14 @@ async fn logout_kills_the_cookie_and_reports_the_relying_parties() {
     assert_eq!(ended.ended_at, Some(w.clock.now()));
     assert_eq!(w.lookup(&cookie).await, None);
     assert_eq!(
-        w.engine.logout(&session.id, &actor).await.expect("again"),
+        w.engine
+            .end_session(
+                &session.id,
+                &actor,
+                &Ending::without_browser(EndCause::Logout)
+            )
+            .await
+            .expect("again"),
         None
     );
     assert_eq!(w.kinds().await, vec!["session.created", "session.ended"]);
@@ -198,14 +209,23 @@ async fn logout_everywhere_ends_every_session_of_the_citizen() {
     let other = CitizenId::new();
     assert_eq!(
         w.engine
-            .logout_own_session(other, &live[0].id, &Actor::system())
+            .end_own_session(
+                other,
+                &live[0].id,
+                &Actor::system(),
+                &Ending::without_browser(EndCause::AccountPage)
+            )
             .await
             .expect("not theirs"),
         None
     );
     let ended = w
         .engine
-        .logout_everywhere(w.citizen, &Actor::system())
+        .end_every_session(
+            w.citizen,
+            &Actor::system(),
+            &Ending::without_browser(EndCause::PasswordReset),
+        )
         .await
         .expect("logout everywhere");
     assert_eq!(ended.len(), 3);

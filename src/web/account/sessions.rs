@@ -1,7 +1,7 @@
 //! The citizen's live sessions: where they are signed in, ending one or all the others.
 
 use super::{actor, finish, form_page};
-use crate::core::session::{SessionCookie, SessionId, SsoSession};
+use crate::core::session::{EndCause, Ending, SessionCookie, SessionId, SsoSession};
 use crate::web::auth::SignedIn;
 use crate::web::client::ClientInfo;
 use crate::web::error::PageError;
@@ -110,9 +110,12 @@ pub async fn end_one(
         let Ok(id) = f.session.trim().parse::<SessionId>() else {
             return Ok(see_other("/account/sessions"));
         };
+        // The browser is not walked through the SAML SPs from here (even when this is its
+        // own session): the notifiers reach whom they can without it.
+        let ending = Ending::without_browser(EndCause::AccountPage);
         state
             .engine
-            .logout_own_session(signed.citizen.id, &id, &actor(&client))
+            .end_own_session(signed.citizen.id, &id, &actor(&client), &ending)
             .await?;
         if id == signed.session.id {
             let clear = SessionCookie::clear_cookie(client.https);
@@ -144,10 +147,11 @@ pub async fn end_all(
             .engine
             .sessions_of(signed.citizen.id, &state.config.sessions)
             .await?;
+        let ending = Ending::without_browser(EndCause::AccountPage);
         for s in sessions.iter().filter(|s| s.id != signed.session.id) {
             state
                 .engine
-                .logout_own_session(signed.citizen.id, &s.id, &actor)
+                .end_own_session(signed.citizen.id, &s.id, &actor, &ending)
                 .await?;
         }
         Ok(see_other("/account/sessions"))

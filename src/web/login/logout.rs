@@ -65,7 +65,13 @@ async fn slo_origins(
             .relying_party(&visit.rp_id)
             .await
             .map_err(CoreError::from)?;
-        let locations = rp.iter().flat_map(|rp| rp.logout.saml_slo.iter());
+        // Only the front-channel endpoints: the browser never goes to a SOAP one.
+        let locations = rp.iter().flat_map(|rp| {
+            rp.logout
+                .saml_slo
+                .iter()
+                .filter(|(b, _)| b != crate::saml::xml::BINDING_SOAP)
+        });
         for (_, location) in locations {
             if let Some(o) = crate::web::headers::origin_of(location)
                 && !origins.contains(&o)
@@ -78,8 +84,9 @@ async fn slo_origins(
 }
 
 /// `POST /logout`: ends the SSO session on the server (so on every node) and removes the
-/// cookie; then tells the session's OIDC clients (back channel) and carries a LogoutRequest
-/// to each SAML SP of the session in turn, ending on the logged-out page.
+/// cookie; the engine's notifiers revoke its tokens and tell its OIDC clients (back channel)
+/// and the SAML SPs the browser cannot visit, then the browser carries a LogoutRequest to
+/// each other SAML SP of the session in turn, ending on the logged-out page.
 pub(super) async fn logout_submit(
     State(state): State<AppState>,
     tr: Tr,
@@ -92,9 +99,16 @@ pub(super) async fn logout_submit(
     }
     let mut next = None;
     match live_session(&state, &jar, client.https).await {
-        Ok(Some(session)) => match state.engine.logout(&session.id, &actor(&client)).await {
+        Ok(Some(session)) => match state
+            .engine
+            .end_session(
+                &session.id,
+                &actor(&client),
+                &Ending::with_browser_chain(EndCause::Logout),
+            )
+            .await
+        {
             Ok(Some(ended)) => {
-                crate::oidc::backchannel::notify(&state, &ended).await;
                 match crate::saml::slo::start_idp_logout(&state, &ended).await {
                     Ok(r) => next = r,
                     // The session is over whatever happens to the SPs' notices.

@@ -22,7 +22,7 @@ use crate::core::level::{AuthMethod, LevelOfAssurance, ProofingLevel, StepUp};
 use crate::core::login::{PasswordOutcome, SecondFactor};
 use crate::core::notify::mask_phone;
 use crate::core::otp::OtpOutcome;
-use crate::core::session::{SessionCookie, SsoSession};
+use crate::core::session::{EndCause, Ending, SessionCookie, SsoSession};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Form, Query, State};
@@ -546,9 +546,10 @@ async fn finish(
         }
         other => {
             if let Some(old) = other {
+                let ending = Ending::without_browser(EndCause::Replaced);
                 state
                     .engine
-                    .logout(&old.id, &actor(client))
+                    .end_session(&old.id, &actor(client), &ending)
                     .await
                     .map_err(core)?;
             }
