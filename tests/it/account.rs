@@ -2,7 +2,7 @@
 //! the library, and a session cookie planted in a cookie-keeping browser (the login pages
 //! are not needed).
 
-use crate::support::*;
+use crate::harness::*;
 use chrono::Utc;
 use pasarela::core::citizen::{Citizen, CitizenStatus};
 use pasarela::core::credentials::TotpSecret;

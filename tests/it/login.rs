@@ -1,6 +1,6 @@
 //! Integration tests of the login pages.
 
-use crate::support::*;
+use crate::harness::*;
 use pasarela::core::account::ActivationResult;
 use pasarela::core::citizen::{CitizenId, NewCitizen};
 use pasarela::core::credentials::PolicyPreset;

@@ -5,6 +5,9 @@ mod activation;
 mod browser;
 mod cli;
 mod demo;
+// The one harness; not every suite uses every part of it.
+#[allow(dead_code)]
+mod harness;
 mod levels;
 mod login;
 mod oidc;
@@ -13,7 +16,4 @@ mod registration;
 mod saml;
 mod saml_peers;
 mod server;
-// Shared fixtures; not every suite uses every one.
-#[allow(dead_code)]
-mod support;
 mod walk;

@@ -8,7 +8,7 @@
 //! Without `tests/peers/oidc/node_modules` (installed by `tests/all.sh`) the test is skipped
 //! with a notice, or fails under `TEST_REQUIRE_PEERS=1`.
 
-use crate::support::*;
+use crate::harness::*;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -91,16 +91,8 @@ fn relative<'a>(base: &str, url: &'a str) -> &'a str {
         .unwrap_or_else(|| panic!("{url} is not on {base}"))
 }
 
-fn query_of(location: &str) -> Vec<(String, String)> {
-    url::Url::parse(location)
-        .unwrap()
-        .query_pairs()
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
-}
-
 fn param(location: &str, name: &str) -> Option<String> {
-    query_of(location)
+    query_pairs(location)
         .into_iter()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v)
@@ -109,7 +101,7 @@ fn param(location: &str, name: &str) -> Option<String> {
 /// `location` with the query parameter `name` set to `value`.
 fn with_param(location: &str, name: &str, value: &str) -> String {
     let mut url = url::Url::parse(location).unwrap();
-    let pairs: Vec<(String, String)> = query_of(location)
+    let pairs: Vec<(String, String)> = query_pairs(location)
         .into_iter()
         .map(|(k, v)| {
             if k == name {

@@ -1,6 +1,6 @@
 //! Integration tests of dynamic client registration (RFC 7591 / RFC 7592) on the real server.
 
-use crate::support::*;
+use crate::harness::*;
 use serde_json::{Value, json};
 use std::time::Duration;
 
