@@ -151,6 +151,34 @@ impl Rp {
         (status, res.json().await.unwrap(), headers)
     }
 
+    /// The token answer to `client` (basic credentials with `secret`) for a `code` sent to
+    /// [`CB`], which must be a success.
+    pub async fn exchange_for(&self, client: &str, secret: &str, code: &str) -> Value {
+        let (status, body, _) = self
+            .token(
+                client,
+                Some(secret),
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", code),
+                    ("redirect_uri", CB),
+                ],
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    /// GETs userinfo with `access_token` as the bearer.
+    pub async fn userinfo(&self, access_token: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}/oidc/userinfo", self.base))
+            .bearer_auth(access_token)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn stop(self) {
         self.live.stop().await;
     }
@@ -230,19 +258,7 @@ pub async fn through_the_login_pages(op: &Rp, authorize: &str) -> HashMap<String
 
 /// `sede`'s token answer for `code`, which must be a success.
 pub async fn exchange(op: &Rp, code: &str) -> Value {
-    let (status, body, _) = op
-        .token(
-            "sede",
-            Some(&op.secret),
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", code),
-                ("redirect_uri", CB),
-            ],
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    body
+    op.exchange_for("sede", &op.secret, code).await
 }
 
 /// The verified ID token claims for a callback's code.
@@ -251,22 +267,22 @@ pub async fn claims_for(op: &Rp, q: &HashMap<String, String>) -> Value {
     verify_id_token(op, "sede", body["id_token"].as_str().unwrap(), None).await
 }
 
+/// The userinfo answer for `access_token`, which must be a success.
 pub async fn userinfo_of(op: &Rp, access_token: &str) -> Value {
-    let res = op
-        .http
-        .get(format!("{}/oidc/userinfo", op.base))
-        .bearer_auth(access_token)
-        .send()
-        .await
-        .unwrap();
+    let res = op.userinfo(access_token).await;
     assert_eq!(res.status(), 200);
     res.json().await.unwrap()
+}
+
+/// The `location` of a redirect.
+pub fn location(res: &reqwest::Response) -> String {
+    res.headers()["location"].to_str().unwrap().to_owned()
 }
 
 /// Where an authorization answer went: the login page's `continue`, or the client's query.
 pub async fn answer_of(res: reqwest::Response) -> (bool, HashMap<String, String>) {
     assert_eq!(res.status(), 303);
-    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    let location = location(&res);
     if location.starts_with("/login") {
         (true, query_of(&format!("http://x{location}")))
     } else {

@@ -84,6 +84,22 @@ impl Sp {
         self.live.session(&self.citizen, methods, level).await
     }
 
+    /// The usual session: password and SMS code, substantial.
+    pub async fn signed_in(&self) -> (SsoSession, String) {
+        self.session(
+            &[AuthMethod::Pwd, AuthMethod::Sms],
+            LevelOfAssurance::Substantial,
+        )
+        .await
+    }
+
+    /// Sends `r` over the HTTP-Redirect binding, signed with the SP's key, with `relay` and
+    /// the session `cookie` when given.
+    pub async fn redirect(&self, r: &Req<'_>, relay: Option<&str>, cookie: Option<&str>) -> Page {
+        let q = self.redirect_query(&r.xml(&self.sp_key), relay);
+        self.get(&format!("/saml/sso?{q}"), cookie).await
+    }
+
     /// POSTs `xml_text` as the SAMLRequest to the SSO endpoint (HTTP-POST binding).
     pub async fn post_sso(
         &self,

@@ -27,7 +27,7 @@ async fn oidc_without_session_prompt_none_is_login_required_and_otherwise_login_
         ))
         .await;
     assert_eq!(res.status(), 303);
-    let q = query_of(res.headers()["location"].to_str().unwrap());
+    let q = query_of(&location(&res));
     assert_eq!(q["error"], "login_required");
     assert_eq!(q["state"], state);
     assert_eq!(q["iss"], ISSUER);
@@ -47,7 +47,7 @@ async fn oidc_without_session_prompt_none_is_login_required_and_otherwise_login_
         ))
         .await;
     assert_eq!(res.status(), 303);
-    let login = res.headers()["location"].to_str().unwrap().to_owned();
+    let login = location(&res);
     assert!(login.starts_with("/login?continue="), "{login}");
     let q = query_of(&format!("http://x{login}"));
     assert_eq!(q["login_hint"], "12345678Z");
@@ -116,7 +116,7 @@ async fn oidc_redirect_uri_is_repeated_only_when_sent_and_login_loops_end() {
     let res = op
         .get("/oidc/authorize?client_id=sede&response_type=code&scope=openid&state=q")
         .await;
-    let q = query_of(res.headers()["location"].to_str().unwrap());
+    let q = query_of(&location(&res));
     let res = post(token_form(q["code"].clone(), false)).await.unwrap();
     assert_eq!(res.status(), 200);
 
@@ -128,12 +128,12 @@ async fn oidc_redirect_uri_is_repeated_only_when_sent_and_login_loops_end() {
             &[("prompt", "login"), ("state", "loop")],
         ))
         .await;
-    let login = res.headers()["location"].to_str().unwrap().to_owned();
+    let login = location(&res);
     let resume = query_of(&format!("http://x{login}"))["continue"].clone();
     let mut last = None;
     for _ in 0..10 {
         let res = op.get(&resume).await;
-        let location = res.headers()["location"].to_str().unwrap().to_owned();
+        let location = location(&res);
         if !location.starts_with("/login") {
             last = Some(location);
             break;

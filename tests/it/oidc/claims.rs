@@ -189,18 +189,9 @@ async fn oidc_id_token_hint_select_account_and_pairwise_subjects() {
     let secret = secret.unwrap();
     op.sign_in(LevelOfAssurance::Substantial).await;
     let (_, q) = answer_of(op.get(&authorize_path("pairwise", &[])).await).await;
-    let (status, body, _) = op
-        .token(
-            "pairwise",
-            Some(&secret),
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", q["code"].as_str()),
-                ("redirect_uri", CB),
-            ],
-        )
+    let body = op
+        .exchange_for("pairwise", &secret, q["code"].as_str())
         .await;
-    assert_eq!(status, 200, "{body}");
     let hint = body["id_token"].as_str().unwrap().to_owned();
     let id = verify_id_token(&op, "pairwise", &hint, None).await;
     let sub = id["sub"].as_str().unwrap();
@@ -210,13 +201,7 @@ async fn oidc_id_token_hint_select_account_and_pairwise_subjects() {
         "pairwise, not the internal id"
     );
     // Signed userinfo, as registered: a JWT with iss and aud, never a nonce.
-    let res = op
-        .http
-        .get(format!("{}/oidc/userinfo", op.base))
-        .bearer_auth(body["access_token"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap();
+    let res = op.userinfo(body["access_token"].as_str().unwrap()).await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["content-type"], "application/jwt");
     let jwt = res.text().await.unwrap();

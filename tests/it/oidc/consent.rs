@@ -135,18 +135,7 @@ async fn oidc_consent_page_once_per_scope_set_with_prompt_consent_and_denial() {
     assert!(!login);
     assert_eq!(q["state"], "s1");
     assert_eq!(q["iss"], ISSUER);
-    let (status, body, _) = op
-        .token(
-            "ayto",
-            Some(&secret),
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", q["code"].as_str()),
-                ("redirect_uri", CB),
-            ],
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    op.exchange_for("ayto", &secret, q["code"].as_str()).await;
     assert_eq!(audited(&op, "oidc.consent.given").await, 1);
     // The pending request is spent.
     assert_eq!(consent_page(&op, &id).await.0, 400);
@@ -292,7 +281,7 @@ async fn oidc_consent_after_a_login_for_the_request_does_not_ask_to_log_in_again
     op.sign_in(LevelOfAssurance::Substantial).await;
     let res = op.get(&resume).await;
     assert_eq!(res.status(), 303);
-    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    let location = location(&res);
     assert_eq!(location, format!("/oidc/consent?id={pending}&lang=ca"));
     let page = op.get(&location).await;
     assert_eq!(page.status(), 200);

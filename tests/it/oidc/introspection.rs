@@ -84,13 +84,7 @@ async fn oidc_client_credentials_introspection_and_revocation() {
         (400, Some("unauthorized_client"))
     );
     // A service token is no citizen's token: userinfo refuses it.
-    let res = op
-        .http
-        .get(format!("{}/oidc/userinfo", op.base))
-        .bearer_auth(&svc_token)
-        .send()
-        .await
-        .unwrap();
+    let res = op.userinfo(&svc_token).await;
     assert_eq!(res.status(), 401);
 
     // Introspection of the service token: by its client only.
@@ -110,18 +104,7 @@ async fn oidc_client_credentials_introspection_and_revocation() {
     // A citizen's tokens.
     let session = op.sign_in(LevelOfAssurance::Substantial).await;
     let code = code_for(&op, "sede", &[]).await;
-    let (status, issued, _) = op
-        .token(
-            "sede",
-            Some(&op.secret),
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", code.as_str()),
-                ("redirect_uri", CB),
-            ],
-        )
-        .await;
-    assert_eq!(status, 200);
+    let issued = exchange(&op, &code).await;
     let access = issued["access_token"].as_str().unwrap().to_owned();
     let refresh = issued["refresh_token"].as_str().unwrap().to_owned();
     let id_claims = verify_id_token(&op, "sede", issued["id_token"].as_str().unwrap(), None).await;

@@ -91,7 +91,7 @@ async fn oidc_prompt_login_and_max_age_walk_the_login_pages_again() {
         ))
         .await;
     assert_eq!(res.status(), 303);
-    let q = query_of(res.headers()["location"].to_str().unwrap());
+    let q = query_of(&location(&res));
     assert_eq!(q["state"], "d");
     let t4 = claims_for(&op, &q).await;
     assert_eq!(t4["auth_time"], t3["auth_time"]);

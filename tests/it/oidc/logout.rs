@@ -5,17 +5,7 @@ async fn oidc_rp_initiated_logout() {
     let op = Rp::start().await;
     op.sign_in(LevelOfAssurance::Substantial).await;
     let code = code_for(&op, "sede", &[]).await;
-    let (_, body, _) = op
-        .token(
-            "sede",
-            Some(&op.secret),
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", code.as_str()),
-                ("redirect_uri", CB),
-            ],
-        )
-        .await;
+    let body = exchange(&op, &code).await;
     let hint = body["id_token"].as_str().unwrap().to_owned();
     // A forged hint (alg none) or an unregistered URI: no redirect.
     let parts: Vec<&str> = hint.split('.').collect();
@@ -83,7 +73,7 @@ async fn oidc_rp_initiated_logout() {
     );
     // The session is gone.
     let res = op.get(&authorize_path("sede", &[("prompt", "none")])).await;
-    let q = query_of(res.headers()["location"].to_str().unwrap());
+    let q = query_of(&location(&res));
     assert_eq!(q["error"], "login_required");
     // Without state, none is added.
     op.sign_in(LevelOfAssurance::Substantial).await;
@@ -183,18 +173,7 @@ async fn oidc_logout_page_embeds_front_channel_frames_then_goes_back() {
     code_for(&op, "fc2", &[]).await;
     code_for(&op, "sede", &[]).await;
     let code = code_for(&op, "fc", &[]).await;
-    let (status, body, _) = op
-        .token(
-            "fc",
-            Some(&secrets["fc"]),
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", code.as_str()),
-                ("redirect_uri", CB),
-            ],
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    let body = op.exchange_for("fc", &secrets["fc"], &code).await;
     let hint = body["id_token"].as_str().unwrap();
     let mut q = url::form_urlencoded::Serializer::new(String::new());
     q.append_pair("id_token_hint", hint);
@@ -241,7 +220,7 @@ async fn oidc_logout_page_embeds_front_channel_frames_then_goes_back() {
     );
     // The session is gone.
     let res = op.get(&authorize_path("sede", &[("prompt", "none")])).await;
-    let q = query_of(res.headers()["location"].to_str().unwrap());
+    let q = query_of(&location(&res));
     assert_eq!(q["error"], "login_required");
     // Without a post-logout URI the logged-out page carries the frames, and no refresh.
     let session = op.sign_in(LevelOfAssurance::Substantial).await;

@@ -280,7 +280,7 @@ async fn oidc_pushed_authorization_requests_expire() {
         .await
         .unwrap();
     assert_eq!(res.status(), 303);
-    let q = query_of(res.headers()["location"].to_str().unwrap());
+    let q = query_of(&location(&res));
     assert_eq!(q["error"], "invalid_request_uri");
     assert!(!q.contains_key("code"));
     server.shutdown(Duration::from_secs(1)).await.unwrap();
@@ -401,18 +401,9 @@ async fn oidc_request_uri_is_fetched_verified_and_must_be_registered() {
     .await;
     assert!(!login);
     assert_eq!(q["state"], "from-uri");
-    let (status, body, _) = op
-        .token(
-            "byref",
-            Some(&secrets["byref"]),
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", q["code"].as_str()),
-                ("redirect_uri", CB),
-            ],
-        )
+    let body = op
+        .exchange_for("byref", &secrets["byref"], q["code"].as_str())
         .await;
-    assert_eq!(status, 200, "{body}");
     verify_id_token(
         &op,
         "byref",

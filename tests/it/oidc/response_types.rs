@@ -34,7 +34,7 @@ async fn oidc_implicit_and_hybrid_answer_in_the_fragment_with_a_nonce() {
     };
     let location = |res: reqwest::Response| {
         assert_eq!(res.status(), 303);
-        res.headers()["location"].to_str().unwrap().to_owned()
+        location(&res)
     };
     // Not logged in, prompt=none: the error too comes in the fragment, with state and iss.
     let f = fragment_of(&location(
@@ -110,18 +110,7 @@ async fn oidc_implicit_and_hybrid_answer_in_the_fragment_with_a_nonce() {
         id.get("email").is_none(),
         "userinfo serves the scope's claims here"
     );
-    let (status, body, _) = op
-        .token(
-            "spa",
-            Some(&secret),
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", code.as_str()),
-                ("redirect_uri", CB),
-            ],
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    let body = op.exchange_for("spa", &secret, &code).await;
     let back = verify_id_token(
         &op,
         "spa",
@@ -291,13 +280,7 @@ async fn oidc_token_response_types_issue_an_access_token_in_the_fragment() {
     assert_eq!(status, 200, "{body}");
     let (status, _, _) = redeem(code).await;
     assert_eq!(status, 400);
-    let res = op
-        .http
-        .get(format!("{}/oidc/userinfo", op.base))
-        .bearer_auth(&access)
-        .send()
-        .await
-        .unwrap();
+    let res = op.userinfo(&access).await;
     assert_eq!(res.status(), 401, "revoked with the code's family");
     // code token: a code and an access token, no ID token at the front.
     let f = fragment(

@@ -46,13 +46,7 @@ async fn oidc_code_flow_with_pkce_nonce_userinfo_and_code_reuse() {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16])
     );
     // Userinfo: GET with Bearer, POST with the token in the body.
-    let res = op
-        .http
-        .get(format!("{}/oidc/userinfo", op.base))
-        .bearer_auth(access)
-        .send()
-        .await
-        .unwrap();
+    let res = op.userinfo(access).await;
     assert_eq!(res.status(), 200);
     let info: Value = res.json().await.unwrap();
     assert_eq!(info["sub"], claims["sub"]);
@@ -85,13 +79,7 @@ async fn oidc_code_flow_with_pkce_nonce_userinfo_and_code_reuse() {
     let (status, body, _) = op.token("sede", Some(&op.secret), &form).await;
     assert_eq!(status, 400);
     assert_eq!(body["error"], "invalid_grant");
-    let res = op
-        .http
-        .get(format!("{}/oidc/userinfo", op.base))
-        .bearer_auth(access)
-        .send()
-        .await
-        .unwrap();
+    let res = op.userinfo(access).await;
     assert_eq!(res.status(), 401);
     // Audited, never with the code or a token.
     let entries = op
@@ -162,7 +150,7 @@ async fn oidc_public_client_needs_pkce_and_gets_es256() {
     op.sign_in(LevelOfAssurance::Low).await;
     // Without PKCE: redirected invalid_request.
     let res = op.get(&authorize_path("app", &[("state", "st")])).await;
-    let q = query_of(res.headers()["location"].to_str().unwrap());
+    let q = query_of(&location(&res));
     assert_eq!(q["error"], "invalid_request");
     assert_eq!(q["state"], "st");
     assert_eq!(q["iss"], ISSUER);
@@ -267,13 +255,7 @@ async fn oidc_refresh_rotates_and_reuse_revokes_the_family() {
         )
         .await;
     assert_eq!(status, 400);
-    let res = op
-        .http
-        .get(format!("{}/oidc/userinfo", op.base))
-        .bearer_auth(second["access_token"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap();
+    let res = op.userinfo(second["access_token"].as_str().unwrap()).await;
     assert_eq!(res.status(), 401);
     op.stop().await;
 }
@@ -319,7 +301,7 @@ async fn oidc_post_requests_client_secret_post_ignored_parameters_and_cross_clie
         .await
         .unwrap();
     assert_eq!(res.status(), 303);
-    let q = query_of(res.headers()["location"].to_str().unwrap());
+    let q = query_of(&location(&res));
     assert_eq!(q["state"], "p");
     let (status, body, _) = op
         .token(
@@ -340,17 +322,7 @@ async fn oidc_post_requests_client_secret_post_ignored_parameters_and_cross_clie
     // prompt=none with the ID token as hint: silent, same sub and auth_time.
     let hint = body["id_token"].as_str().unwrap().to_owned();
     let code = code_for(&op, "sede", &[("prompt", "none"), ("id_token_hint", &hint)]).await;
-    let (_, sede, _) = op
-        .token(
-            "sede",
-            Some(&op.secret),
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", code.as_str()),
-                ("redirect_uri", CB),
-            ],
-        )
-        .await;
+    let sede = exchange(&op, &code).await;
     let second = verify_id_token(&op, "sede", sede["id_token"].as_str().unwrap(), None).await;
     assert_eq!(first["sub"], second["sub"]);
     assert_eq!(first["auth_time"], second["auth_time"]);

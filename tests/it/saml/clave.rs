@@ -17,12 +17,7 @@ fn excluded(idp: &str) -> String {
 #[tokio::test]
 async fn saml_clave_excluded_idps_restrict_the_login_methods() {
     let f = Sp::start().await;
-    let (_, cookie) = f
-        .session(
-            &[AuthMethod::Pwd, AuthMethod::Sms],
-            LevelOfAssurance::Substantial,
-        )
-        .await;
+    let (_, cookie) = f.signed_in().await;
     // Excluding IdPs that stand for no pasarela method changes nothing: the password + SMS
     // session answers at once, and the Cl@ve RelayState attribute is echoed.
     let r = Req::new();

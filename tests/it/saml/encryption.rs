@@ -3,15 +3,9 @@ use super::*;
 #[tokio::test]
 async fn saml_encrypted_assertions_open_with_the_sp_key_and_keep_their_signature() {
     let f = Sp::with(&["--encrypt"]).await;
-    let (session, cookie) = f
-        .session(
-            &[AuthMethod::Pwd, AuthMethod::Sms],
-            LevelOfAssurance::Substantial,
-        )
-        .await;
+    let (session, cookie) = f.signed_in().await;
     let r = Req::new();
-    let q = f.redirect_query(&r.xml(&f.sp_key), None);
-    let (xml_text, _) = answer(&f.get(&format!("/saml/sso?{q}"), Some(&cookie)).await);
+    let (xml_text, _) = answer(&f.redirect(&r, None, Some(&cookie)).await);
     assert_eq!(
         status_of(&xml_text),
         "urn:oasis:names:tc:SAML:2.0:status:Success"
@@ -51,15 +45,9 @@ async fn saml_encrypted_assertions_open_with_the_sp_key_and_keep_their_signature
 #[tokio::test]
 async fn saml_an_sp_may_get_ecdsa_signatures() {
     let f = Sp::with(&["--sign-with-ec"]).await;
-    let (session, cookie) = f
-        .session(
-            &[AuthMethod::Pwd, AuthMethod::Sms],
-            LevelOfAssurance::Substantial,
-        )
-        .await;
+    let (session, cookie) = f.signed_in().await;
     let r = Req::new();
-    let q = f.redirect_query(&r.xml(&f.sp_key), None);
-    let (xml_text, _) = answer(&f.get(&format!("/saml/sso?{q}"), Some(&cookie)).await);
+    let (xml_text, _) = answer(&f.redirect(&r, None, Some(&cookie)).await);
     assert!(xml_text.contains("http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256"));
     assert!(!xml_text.contains("rsa-sha256"));
     if have_xmlsec1() {

@@ -3,12 +3,7 @@ use super::*;
 #[tokio::test]
 async fn saml_unsigned_requests_are_refused() {
     let f = Sp::start().await;
-    let (_, cookie) = f
-        .session(
-            &[AuthMethod::Pwd, AuthMethod::Sms],
-            LevelOfAssurance::Substantial,
-        )
-        .await;
+    let (_, cookie) = f.signed_in().await;
     // Redirect: the same request without SigAlg/Signature.
     let r = Req::new();
     let signed_q = f.redirect_query(&r.xml(&f.sp_key), None);
@@ -45,12 +40,7 @@ async fn saml_unsigned_requests_are_refused() {
 #[tokio::test]
 async fn saml_wrong_destination_wrong_acs_and_replays_are_refused() {
     let f = Sp::start().await;
-    let (_, cookie) = f
-        .session(
-            &[AuthMethod::Pwd, AuthMethod::Sms],
-            LevelOfAssurance::Substantial,
-        )
-        .await;
+    let (_, cookie) = f.signed_in().await;
     let send = |r: &Req| f.redirect_query(&r.xml(&f.sp_key), None);
     // Destination.
     let mut r = Req::new();
@@ -115,12 +105,7 @@ async fn saml_wrong_destination_wrong_acs_and_replays_are_refused() {
 #[tokio::test]
 async fn saml_a_wrapped_request_is_refused() {
     let f = Sp::start().await;
-    let (_, cookie) = f
-        .session(
-            &[AuthMethod::Pwd, AuthMethod::Sms],
-            LevelOfAssurance::Substantial,
-        )
-        .await;
+    let (_, cookie) = f.signed_in().await;
     let mut inner = Req::new();
     inner.signature = true;
     let signed = f.signed(&inner.xml(&f.sp_key));
@@ -152,12 +137,7 @@ async fn saml_dtds_and_deflate_bombs_are_refused() {
 #[tokio::test]
 async fn saml_comments_in_signed_values_and_duplicate_ids_are_refused() {
     let f = Sp::start().await;
-    let (_, cookie) = f
-        .session(
-            &[AuthMethod::Pwd, AuthMethod::Sms],
-            LevelOfAssurance::Substantial,
-        )
-        .await;
+    let (_, cookie) = f.signed_in().await;
     // A comment inside the signed Issuer (the signature, over exclusive c14n without
     // comments, still verifies): refused; the same request without it: accepted.
     let mut r = Req::new();
@@ -206,12 +186,7 @@ async fn saml_comments_in_signed_values_and_duplicate_ids_are_refused() {
 #[tokio::test]
 async fn saml_an_sp_type_other_than_the_registered_one_is_refused() {
     let f = Sp::start().await;
-    let (_, cookie) = f
-        .session(
-            &[AuthMethod::Pwd, AuthMethod::Sms],
-            LevelOfAssurance::Substantial,
-        )
-        .await;
+    let (_, cookie) = f.signed_in().await;
     for (sp_type, status) in [("private", 400), ("public", 200)] {
         let r = Req::new();
         let x = r.xml(&f.sp_key).replace(

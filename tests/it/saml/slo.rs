@@ -3,15 +3,9 @@ use super::*;
 #[tokio::test]
 async fn saml_sp_initiated_logout_ends_the_session_and_answers_signed() {
     let f = Sp::start().await;
-    let (session, cookie) = f
-        .session(
-            &[AuthMethod::Pwd, AuthMethod::Sms],
-            LevelOfAssurance::Substantial,
-        )
-        .await;
+    let (session, cookie) = f.signed_in().await;
     let r = Req::new();
-    let q = f.redirect_query(&r.xml(&f.sp_key), None);
-    let (xml_text, _) = answer(&f.get(&format!("/saml/sso?{q}"), Some(&cookie)).await);
+    let (xml_text, _) = answer(&f.redirect(&r, None, Some(&cookie)).await);
     let doc = roxmltree::Document::parse(&xml_text).unwrap();
     let name_id = doc
         .descendants()
@@ -104,16 +98,10 @@ async fn saml_logout_is_propagated_to_the_other_sps_of_the_session() {
         "low",
     ]);
 
-    let (session, cookie) = f
-        .session(
-            &[AuthMethod::Pwd, AuthMethod::Sms],
-            LevelOfAssurance::Substantial,
-        )
-        .await;
+    let (session, cookie) = f.signed_in().await;
     // SSO to both SPs in the same session.
     let r = Req::new();
-    let q = f.redirect_query(&r.xml(&f.sp_key), None);
-    let (xml1, _) = answer(&f.get(&format!("/saml/sso?{q}"), Some(&cookie)).await);
+    let (xml1, _) = answer(&f.redirect(&r, None, Some(&cookie)).await);
     let r2 = Req::new();
     let x2 = r2
         .xml(&sp2_key)
@@ -210,15 +198,9 @@ async fn saml_logout_is_propagated_to_the_other_sps_of_the_session() {
 #[tokio::test]
 async fn saml_logout_over_post_needs_the_enveloped_signature() {
     let f = Sp::start().await;
-    let (session, cookie) = f
-        .session(
-            &[AuthMethod::Pwd, AuthMethod::Sms],
-            LevelOfAssurance::Substantial,
-        )
-        .await;
+    let (session, cookie) = f.signed_in().await;
     let r = Req::new();
-    let q = f.redirect_query(&r.xml(&f.sp_key), None);
-    let (xml1, _) = answer(&f.get(&format!("/saml/sso?{q}"), Some(&cookie)).await);
+    let (xml1, _) = answer(&f.redirect(&r, None, Some(&cookie)).await);
     let name_id = roxmltree::Document::parse(&xml1)
         .unwrap()
         .descendants()
@@ -461,16 +443,10 @@ async fn logout_token_sid(f: &Sp, rp: &wiremock::MockServer) -> String {
 #[tokio::test]
 async fn saml_sp_initiated_logout_tells_the_oidc_clients_of_the_session() {
     let f = Sp::start().await;
-    let (session, cookie) = f
-        .session(
-            &[AuthMethod::Pwd, AuthMethod::Sms],
-            LevelOfAssurance::Substantial,
-        )
-        .await;
+    let (session, cookie) = f.signed_in().await;
     let rp = oidc_client_in_session(&f, &session.id, 1).await;
     let r = Req::new();
-    let q = f.redirect_query(&r.xml(&f.sp_key), None);
-    let (xml1, _) = answer(&f.get(&format!("/saml/sso?{q}"), Some(&cookie)).await);
+    let (xml1, _) = answer(&f.redirect(&r, None, Some(&cookie)).await);
     let name_id = roxmltree::Document::parse(&xml1)
         .unwrap()
         .descendants()

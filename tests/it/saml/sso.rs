@@ -35,12 +35,7 @@ async fn saml_metadata_is_signed_and_complete() {
 #[tokio::test]
 async fn saml_sso_over_post_answers_a_signed_response_and_echoes_relay_state() {
     let f = Sp::start().await;
-    let (session, cookie) = f
-        .session(
-            &[AuthMethod::Pwd, AuthMethod::Sms],
-            LevelOfAssurance::Substantial,
-        )
-        .await;
+    let (session, cookie) = f.signed_in().await;
     let mut r = Req::new();
     r.signature = true;
     let relay = "a ~*b &\"<x>' %41+";
@@ -57,16 +52,10 @@ async fn saml_sso_over_post_answers_a_signed_response_and_echoes_relay_state() {
 #[tokio::test]
 async fn saml_sso_over_redirect_answers_a_signed_response_and_echoes_relay_state() {
     let f = Sp::start().await;
-    let (session, cookie) = f
-        .session(
-            &[AuthMethod::Pwd, AuthMethod::Sms],
-            LevelOfAssurance::Substantial,
-        )
-        .await;
+    let (session, cookie) = f.signed_in().await;
     let r = Req::new();
     let relay = "ruta ~ con *estrellas* y espacios";
-    let q = f.redirect_query(&r.xml(&f.sp_key), Some(relay));
-    let p = f.get(&format!("/saml/sso?{q}"), Some(&cookie)).await;
+    let p = f.redirect(&r, Some(relay), Some(&cookie)).await;
     let (xml_text, echoed) = answer(&p);
     assert_eq!(echoed.as_deref(), Some(relay));
     check_success(&f, &xml_text, &r.id, &session, "substantial");
@@ -85,16 +74,10 @@ async fn saml_sso_over_redirect_answers_a_signed_response_and_echoes_relay_state
 #[tokio::test]
 async fn saml_high_from_a_password_and_sms_session_is_no_authn_context() {
     let f = Sp::start().await;
-    let (session, cookie) = f
-        .session(
-            &[AuthMethod::Pwd, AuthMethod::Sms],
-            LevelOfAssurance::Substantial,
-        )
-        .await;
+    let (session, cookie) = f.signed_in().await;
     let mut r = Req::new();
     r.context = Some(("minimum", "high"));
-    let q = f.redirect_query(&r.xml(&f.sp_key), None);
-    let (xml_text, _) = answer(&f.get(&format!("/saml/sso?{q}"), Some(&cookie)).await);
+    let (xml_text, _) = answer(&f.redirect(&r, None, Some(&cookie)).await);
     assert_eq!(
         status_of(&xml_text),
         "urn:oasis:names:tc:SAML:2.0:status:NoAuthnContext"
@@ -102,14 +85,12 @@ async fn saml_high_from_a_password_and_sms_session_is_no_authn_context() {
     assert!(!xml_text.contains("Assertion"));
     let mut r = Req::new();
     r.context = Some(("minimum", "substantial"));
-    let q = f.redirect_query(&r.xml(&f.sp_key), None);
-    let (xml_text, _) = answer(&f.get(&format!("/saml/sso?{q}"), Some(&cookie)).await);
+    let (xml_text, _) = answer(&f.redirect(&r, None, Some(&cookie)).await);
     check_success(&f, &xml_text, &r.id, &session, "substantial");
     // exact low does not accept a substantial session, maximum substantial does.
     let mut r = Req::new();
     r.context = Some(("maximum", "substantial"));
-    let q = f.redirect_query(&r.xml(&f.sp_key), None);
-    let (xml_text, _) = answer(&f.get(&format!("/saml/sso?{q}"), Some(&cookie)).await);
+    let (xml_text, _) = answer(&f.redirect(&r, None, Some(&cookie)).await);
     assert_eq!(
         status_of(&xml_text),
         "urn:oasis:names:tc:SAML:2.0:status:Success"
@@ -121,8 +102,7 @@ async fn saml_without_a_session_passive_is_no_passive_and_otherwise_login_then_r
     let f = Sp::start().await;
     let mut r = Req::new();
     r.passive = true;
-    let q = f.redirect_query(&r.xml(&f.sp_key), Some("rs"));
-    let (xml_text, relay) = answer(&f.get(&format!("/saml/sso?{q}"), None).await);
+    let (xml_text, relay) = answer(&f.redirect(&r, Some("rs"), None).await);
     assert_eq!(
         status_of(&xml_text),
         "urn:oasis:names:tc:SAML:2.0:status:NoPassive"
@@ -130,8 +110,7 @@ async fn saml_without_a_session_passive_is_no_passive_and_otherwise_login_then_r
     assert_eq!(relay.as_deref(), Some("rs"));
 
     let r = Req::new();
-    let q = f.redirect_query(&r.xml(&f.sp_key), Some("rs"));
-    let p = f.get(&format!("/saml/sso?{q}"), None).await;
+    let p = f.redirect(&r, Some("rs"), None).await;
     assert_eq!(p.status, 303);
     let to = p.location.unwrap();
     assert!(
@@ -161,16 +140,10 @@ async fn saml_without_a_session_passive_is_no_passive_and_otherwise_login_then_r
 #[tokio::test]
 async fn saml_force_authn_sends_a_signed_in_citizen_to_log_in_again() {
     let f = Sp::start().await;
-    let (_, cookie) = f
-        .session(
-            &[AuthMethod::Pwd, AuthMethod::Sms],
-            LevelOfAssurance::Substantial,
-        )
-        .await;
+    let (_, cookie) = f.signed_in().await;
     let mut r = Req::new();
     r.force = true;
-    let q = f.redirect_query(&r.xml(&f.sp_key), None);
-    let p = f.get(&format!("/saml/sso?{q}"), Some(&cookie)).await;
+    let p = f.redirect(&r, None, Some(&cookie)).await;
     assert_eq!(p.status, 303);
     let r = Req::new();
     let q = f.redirect_query(&r.xml(&f.sp_key), None);
