@@ -316,14 +316,14 @@ async fn oidc_peer_openid_client_code_flow_refresh_userinfo_and_logout() {
     let to = out.location.unwrap();
     assert!(to.starts_with(BYE), "{to}");
     assert_eq!(param(&to, "state").as_deref(), Some("bye-state"));
-    let mut q = url::form_urlencoded::Serializer::new(String::new());
-    q.append_pair("client_id", CLIENT);
-    q.append_pair("response_type", "code");
-    q.append_pair("scope", "openid");
-    q.append_pair("redirect_uri", CB);
-    q.append_pair("prompt", "none");
-    q.append_pair("state", &rp_state);
-    let silent = b.get(&format!("/oidc/authorize?{}", q.finish())).await;
+    let silent = b
+        .get(&authorize_url(
+            CLIENT,
+            CB,
+            "openid",
+            &[("prompt", "none"), ("state", &rp_state)],
+        ))
+        .await;
     assert_eq!(silent.status, 303);
     let to = silent.location.unwrap();
     assert_eq!(

@@ -22,7 +22,25 @@ pub const HIGH: &str = "http://eidas.europa.eu/LoA/high";
 /// The scope the suite's requests ask for unless they say otherwise.
 pub const SCOPE: &str = "openid profile email phone";
 
-/// `/oidc/authorize?…` for a code request of `client` to `redirect_uri` with `scope`, and
+/// `/oidc/authorize?…` with `params`, in order: the one authorization request builder.
+pub fn authorize_query(params: &[(&str, &str)]) -> String {
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in params {
+        q.append_pair(k, v);
+    }
+    format!("/oidc/authorize?{}", q.finish())
+}
+
+/// `/oidc/logout?…` (RP-initiated logout) with `params`, in order.
+pub fn logout_query(params: &[(&str, &str)]) -> String {
+    let mut q = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in params {
+        q.append_pair(k, v);
+    }
+    format!("/oidc/logout?{}", q.finish())
+}
+
+/// [`authorize_query`] for a code request of `client` to `redirect_uri` with `scope`, and
 /// `extra` parameters after them.
 pub fn authorize_url(
     client: &str,
@@ -30,15 +48,14 @@ pub fn authorize_url(
     scope: &str,
     extra: &[(&str, &str)],
 ) -> String {
-    let mut q = url::form_urlencoded::Serializer::new(String::new());
-    q.append_pair("client_id", client);
-    q.append_pair("response_type", "code");
-    q.append_pair("scope", scope);
-    q.append_pair("redirect_uri", redirect_uri);
-    for (k, v) in extra {
-        q.append_pair(k, v);
-    }
-    format!("/oidc/authorize?{}", q.finish())
+    let mut params = vec![
+        ("client_id", client),
+        ("response_type", "code"),
+        ("scope", scope),
+        ("redirect_uri", redirect_uri),
+    ];
+    params.extend_from_slice(extra);
+    authorize_query(&params)
 }
 
 /// [`authorize_url`] to [`CB`] with [`SCOPE`].

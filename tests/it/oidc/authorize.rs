@@ -114,7 +114,12 @@ async fn oidc_redirect_uri_is_repeated_only_when_sent_and_login_loops_end() {
     assert_eq!(res.status(), 400);
     // Left out (one registered URI): may be left out at the token endpoint too.
     let res = op
-        .get("/oidc/authorize?client_id=sede&response_type=code&scope=openid&state=q")
+        .get(&authorize_query(&[
+            ("client_id", "sede"),
+            ("response_type", "code"),
+            ("scope", "openid"),
+            ("state", "q"),
+        ]))
         .await;
     let q = query_of(&location(&res));
     let res = post(token_form(q["code"].clone(), false)).await.unwrap();

@@ -45,27 +45,27 @@ async fn oidc_rp_initiated_logout() {
         (None, None, Some("st")),
     ] {
         op.sign_in(LevelOfAssurance::Substantial).await;
-        let mut q = url::form_urlencoded::Serializer::new(String::new());
-        if let Some(h) = h {
-            q.append_pair("id_token_hint", h);
-        }
-        if let Some(uri) = uri {
-            q.append_pair("post_logout_redirect_uri", uri);
-        }
-        if let Some(state) = state {
-            q.append_pair("state", state);
-        }
-        let res = op.get(&format!("/oidc/logout?{}", q.finish())).await;
+        let params: Vec<(&str, &str)> = [
+            ("id_token_hint", h),
+            ("post_logout_redirect_uri", uri),
+            ("state", state),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| Some((k, v?)))
+        .collect();
+        let res = op.get(&logout_query(&params)).await;
         assert_eq!(res.status(), 200, "{h:?} {uri:?}");
         assert!(res.headers().get("location").is_none(), "{h:?} {uri:?}");
     }
     // Signed in again, a good hint sends the citizen back with the state.
     op.sign_in(LevelOfAssurance::Substantial).await;
-    let mut q = url::form_urlencoded::Serializer::new(String::new());
-    q.append_pair("id_token_hint", &hint);
-    q.append_pair("post_logout_redirect_uri", BYE);
-    q.append_pair("state", "st");
-    let res = op.get(&format!("/oidc/logout?{}", q.finish())).await;
+    let res = op
+        .get(&logout_query(&[
+            ("id_token_hint", &hint),
+            ("post_logout_redirect_uri", BYE),
+            ("state", "st"),
+        ]))
+        .await;
     assert_eq!(res.status(), 303);
     assert_eq!(
         res.headers()["location"],
@@ -77,10 +77,12 @@ async fn oidc_rp_initiated_logout() {
     assert_eq!(q["error"], "login_required");
     // Without state, none is added.
     op.sign_in(LevelOfAssurance::Substantial).await;
-    let mut q = url::form_urlencoded::Serializer::new(String::new());
-    q.append_pair("id_token_hint", &hint);
-    q.append_pair("post_logout_redirect_uri", BYE);
-    let res = op.get(&format!("/oidc/logout?{}", q.finish())).await;
+    let res = op
+        .get(&logout_query(&[
+            ("id_token_hint", &hint),
+            ("post_logout_redirect_uri", BYE),
+        ]))
+        .await;
     assert_eq!(res.headers()["location"], BYE);
     op.stop().await;
 }
@@ -175,11 +177,13 @@ async fn oidc_logout_page_embeds_front_channel_frames_then_goes_back() {
     let code = code_for(&op, "fc", &[]).await;
     let body = op.exchange_for("fc", &secrets["fc"], &code).await;
     let hint = body["id_token"].as_str().unwrap();
-    let mut q = url::form_urlencoded::Serializer::new(String::new());
-    q.append_pair("id_token_hint", hint);
-    q.append_pair("post_logout_redirect_uri", BYE);
-    q.append_pair("state", "st");
-    let res = op.get(&format!("/oidc/logout?{}", q.finish())).await;
+    let res = op
+        .get(&logout_query(&[
+            ("id_token_hint", hint),
+            ("post_logout_redirect_uri", BYE),
+            ("state", "st"),
+        ]))
+        .await;
     // A page (not a redirect) so that the frames load before going back.
     assert_eq!(res.status(), 200);
     assert!(res.headers().get("location").is_none());

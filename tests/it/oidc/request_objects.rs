@@ -42,12 +42,8 @@ async fn oidc_pushed_authorization_requests_are_used_once_by_their_client() {
         .strip_prefix("urn:ietf:params:oauth:request_uri:")
         .expect("an RFC 9126 urn");
     assert!(random.len() >= 22, "at least 128 bits: {random}");
-    let by_uri = |client: &str, uri: &str| {
-        let mut q = url::form_urlencoded::Serializer::new(String::new());
-        q.append_pair("client_id", client);
-        q.append_pair("request_uri", uri);
-        format!("/oidc/authorize?{}", q.finish())
-    };
+    let by_uri =
+        |client: &str, uri: &str| authorize_query(&[("client_id", client), ("request_uri", uri)]);
     // Another client naming it: refused, and it is not spent by that.
     let res = op.get(&by_uri("app", &uri)).await;
     let (login, q) = answer_of(res).await;
@@ -271,11 +267,11 @@ async fn oidc_pushed_authorization_requests_expire() {
     let body: Value = res.json().await.unwrap();
     let uri = body["request_uri"].as_str().unwrap();
     clock.advance(chrono::Duration::seconds(61));
-    let mut q = url::form_urlencoded::Serializer::new(String::new());
-    q.append_pair("client_id", "rp");
-    q.append_pair("request_uri", uri);
     let res = http
-        .get(format!("{base}/oidc/authorize?{}", q.finish()))
+        .get(format!(
+            "{base}{}",
+            authorize_query(&[("client_id", "rp"), ("request_uri", uri)])
+        ))
         .send()
         .await
         .unwrap();
@@ -383,13 +379,13 @@ async fn oidc_request_uri_is_fetched_verified_and_must_be_registered() {
     .await;
     op.sign_in(LevelOfAssurance::Substantial).await;
     let by_ref = |client: &str, uri: &str| {
-        let mut q = url::form_urlencoded::Serializer::new(String::new());
-        q.append_pair("client_id", client);
-        q.append_pair("response_type", "code");
-        q.append_pair("scope", "openid");
-        q.append_pair("state", "from-query");
-        q.append_pair("request_uri", uri);
-        format!("/oidc/authorize?{}", q.finish())
+        authorize_query(&[
+            ("client_id", client),
+            ("response_type", "code"),
+            ("scope", "openid"),
+            ("state", "from-query"),
+            ("request_uri", uri),
+        ])
     };
     let mock = rp_server.uri();
     // Registered (compared without the fragment), fetched, verified with the client's keys:

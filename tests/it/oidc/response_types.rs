@@ -22,15 +22,14 @@ async fn oidc_implicit_and_hybrid_answer_in_the_fragment_with_a_nonce() {
     state.engine.store.put_relying_party(&rp).await.unwrap();
     let secret = secret.unwrap();
     let path = |rt: &str, extra: &[(&str, &str)]| {
-        let mut q = url::form_urlencoded::Serializer::new(String::new());
-        q.append_pair("client_id", "spa");
-        q.append_pair("response_type", rt);
-        q.append_pair("scope", "openid email");
-        q.append_pair("redirect_uri", CB);
-        for (k, v) in extra {
-            q.append_pair(k, v);
-        }
-        format!("/oidc/authorize?{}", q.finish())
+        let mut params = vec![
+            ("client_id", "spa"),
+            ("response_type", rt),
+            ("scope", "openid email"),
+            ("redirect_uri", CB),
+        ];
+        params.extend_from_slice(extra);
+        authorize_query(&params)
     };
     let location = |res: reqwest::Response| {
         assert_eq!(res.status(), 303);
@@ -64,14 +63,15 @@ async fn oidc_implicit_and_hybrid_answer_in_the_fragment_with_a_nonce() {
     ));
     assert_eq!(f["error"], "invalid_request");
     // A client registered for code only: unauthorized_client.
-    let mut q = url::form_urlencoded::Serializer::new(String::new());
-    q.append_pair("client_id", "sede");
-    q.append_pair("response_type", "code id_token");
-    q.append_pair("scope", "openid");
-    q.append_pair("redirect_uri", CB);
-    q.append_pair("nonce", "n");
     let f = fragment_of(&location(
-        op.get(&format!("/oidc/authorize?{}", q.finish())).await,
+        op.get(&authorize_query(&[
+            ("client_id", "sede"),
+            ("response_type", "code id_token"),
+            ("scope", "openid"),
+            ("redirect_uri", CB),
+            ("nonce", "n"),
+        ]))
+        .await,
     ));
     assert_eq!(f["error"], "unauthorized_client");
     // id_token: the ID token alone, with the scope's claims in it.
@@ -195,15 +195,14 @@ async fn oidc_token_response_types_issue_an_access_token_in_the_fragment() {
         secrets.insert(id, secret.unwrap());
     }
     let path = |client: &str, rt: &str, extra: &[(&str, &str)]| {
-        let mut q = url::form_urlencoded::Serializer::new(String::new());
-        q.append_pair("client_id", client);
-        q.append_pair("response_type", rt);
-        q.append_pair("scope", "openid email");
-        q.append_pair("redirect_uri", CB);
-        for (k, v) in extra {
-            q.append_pair(k, v);
-        }
-        format!("/oidc/authorize?{}", q.finish())
+        let mut params = vec![
+            ("client_id", client),
+            ("response_type", rt),
+            ("scope", "openid email"),
+            ("redirect_uri", CB),
+        ];
+        params.extend_from_slice(extra);
+        authorize_query(&params)
     };
     let fragment = |res: reqwest::Response| {
         assert_eq!(res.status(), 303);

@@ -57,7 +57,12 @@ async fn saml_step_up_raises_the_session_and_oidc_acr_agrees_with_the_authn_cont
     ]);
     let secret = added["client_secret"].as_str().unwrap();
     let p = b
-        .get("/oidc/authorize?client_id=mismo&response_type=code&scope=openid&redirect_uri=http%3A%2F%2Flocalhost%3A9999%2Fcb")
+        .get(&authorize_url(
+            "mismo",
+            "http://localhost:9999/cb",
+            "openid",
+            &[],
+        ))
         .await;
     let to = url::Url::parse(p.location.as_deref().unwrap()).unwrap();
     let code = to
