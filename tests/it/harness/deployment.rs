@@ -272,6 +272,19 @@ impl Live {
         (live, citizen)
     }
 
+    /// Stores `client` as the library registers it; its secret, if it has one.
+    pub async fn register(&self, client: pasarela::oidc::client::NewClient) -> Option<String> {
+        let (rp, secret) = client.build().unwrap();
+        self.server
+            .state
+            .engine
+            .store
+            .put_relying_party(&rp)
+            .await
+            .unwrap();
+        secret
+    }
+
     pub fn base(&self) -> String {
         format!("http://{}", self.server.addr)
     }

@@ -170,22 +170,21 @@ async fn oidc_id_token_hint_select_account_and_pairwise_subjects() {
     let op = Rp::start().await;
     let state = op.server.state.clone();
     // A pairwise client, registered through the library.
-    let (rp, secret) = NewClient {
-        id: "pairwise".into(),
-        display_name: "Pairwise".into(),
-        redirect_uris: vec![CB.into()],
-        grant_types: vec![GrantType::AuthorizationCode],
-        auth_method: ClientAuthMethod::ClientSecretBasic,
-        id_token_alg: pasarela::core::keys::JwsAlg::RS256,
-        min_level: LevelOfAssurance::Low,
-        skip_consent: true,
-        subject_type: SubjectType::Pairwise,
-        userinfo_signed_response_alg: Some(pasarela::core::keys::JwsAlg::ES256),
-        ..Default::default()
-    }
-    .build()
-    .unwrap();
-    state.engine.store.put_relying_party(&rp).await.unwrap();
+    let secret = op
+        .register(NewClient {
+            id: "pairwise".into(),
+            display_name: "Pairwise".into(),
+            redirect_uris: vec![CB.into()],
+            grant_types: vec![GrantType::AuthorizationCode],
+            auth_method: ClientAuthMethod::ClientSecretBasic,
+            id_token_alg: pasarela::core::keys::JwsAlg::RS256,
+            min_level: LevelOfAssurance::Low,
+            skip_consent: true,
+            subject_type: SubjectType::Pairwise,
+            userinfo_signed_response_alg: Some(pasarela::core::keys::JwsAlg::ES256),
+            ..Default::default()
+        })
+        .await;
     let secret = secret.unwrap();
     op.sign_in(LevelOfAssurance::Substantial).await;
     let (_, q) = answer_of(op.get(&authorize_path("pairwise", &[])).await).await;

@@ -75,25 +75,18 @@ async fn oidc_private_key_jwt_with_replay_audience_method_checks_and_key_rotatio
         .up_to_n_times(1)
         .mount(&keys)
         .await;
-    let (rp, secret) = NewClient {
-        id: "pkj".into(),
-        redirect_uris: vec![CB.into()],
-        grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
-        auth_method: ClientAuthMethod::PrivateKeyJwt,
-        jwks_uri: Some(format!("{}/jwks", keys.uri())),
-        skip_consent: true,
-        ..Default::default()
-    }
-    .build()
-    .unwrap();
+    let secret = op
+        .register(NewClient {
+            id: "pkj".into(),
+            redirect_uris: vec![CB.into()],
+            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+            auth_method: ClientAuthMethod::PrivateKeyJwt,
+            jwks_uri: Some(format!("{}/jwks", keys.uri())),
+            skip_consent: true,
+            ..Default::default()
+        })
+        .await;
     assert!(secret.is_none());
-    op.server
-        .state
-        .engine
-        .store
-        .put_relying_party(&rp)
-        .await
-        .unwrap();
     let token_url = format!("{ISSUER}/oidc/token");
     op.sign_in(LevelOfAssurance::Substantial).await;
     let code = code_for(&op, "pkj", &[]).await;

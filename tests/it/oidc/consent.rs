@@ -52,20 +52,19 @@ async fn oidc_consent_page_once_per_scope_set_with_prompt_consent_and_denial() {
     use pasarela::oidc::client::{ClientAuthMethod, GrantType, NewClient};
     let op = Rp::start().await;
     let state = op.server.state.clone();
-    let (rp, secret) = NewClient {
-        id: "ayto".into(),
-        display_name: "Ayuntamiento de Prueba".into(),
-        redirect_uris: vec![CB.into()],
-        grant_types: vec![GrantType::AuthorizationCode],
-        auth_method: ClientAuthMethod::ClientSecretBasic,
-        logo_uri: Some("https://ayto.example/logo.png".into()),
-        policy_uri: Some("https://ayto.example/privacy".into()),
-        tos_uri: Some("https://ayto.example/tos".into()),
-        ..Default::default()
-    }
-    .build()
-    .unwrap();
-    state.engine.store.put_relying_party(&rp).await.unwrap();
+    let secret = op
+        .register(NewClient {
+            id: "ayto".into(),
+            display_name: "Ayuntamiento de Prueba".into(),
+            redirect_uris: vec![CB.into()],
+            grant_types: vec![GrantType::AuthorizationCode],
+            auth_method: ClientAuthMethod::ClientSecretBasic,
+            logo_uri: Some("https://ayto.example/logo.png".into()),
+            policy_uri: Some("https://ayto.example/privacy".into()),
+            tos_uri: Some("https://ayto.example/tos".into()),
+            ..Default::default()
+        })
+        .await;
     let secret = secret.unwrap();
     op.sign_in(LevelOfAssurance::Substantial).await;
 
@@ -245,22 +244,15 @@ async fn oidc_consent_page_once_per_scope_set_with_prompt_consent_and_denial() {
 async fn oidc_consent_after_a_login_for_the_request_does_not_ask_to_log_in_again() {
     use pasarela::oidc::client::{GrantType, NewClient};
     let op = Rp::start().await;
-    let (rp, _) = NewClient {
-        id: "dyn".into(),
-        display_name: "Servei".into(),
-        redirect_uris: vec![CB.into()],
-        grant_types: vec![GrantType::AuthorizationCode],
-        ..Default::default()
-    }
-    .build()
-    .unwrap();
-    op.server
-        .state
-        .engine
-        .store
-        .put_relying_party(&rp)
-        .await
-        .unwrap();
+    let _ = op
+        .register(NewClient {
+            id: "dyn".into(),
+            display_name: "Servei".into(),
+            redirect_uris: vec![CB.into()],
+            grant_types: vec![GrantType::AuthorizationCode],
+            ..Default::default()
+        })
+        .await;
     // prompt=login: to the login page first, then back for consent.
     let res = op
         .get(&authorize_scoped(

@@ -12,17 +12,15 @@ async fn introspect(op: &Rp, basic: (&str, &str), token: &str) -> Value {
 async fn oidc_client_credentials_introspection_and_revocation() {
     use pasarela::oidc::client::{ClientAuthMethod, GrantType, NewClient};
     let op = Rp::start().await;
-    let store = &op.server.state.engine.store;
-    let (rp, batch_secret) = NewClient {
-        id: "batch".into(),
-        grant_types: vec![GrantType::ClientCredentials],
-        auth_method: ClientAuthMethod::ClientSecretBasic,
-        service_scopes: vec!["registry.read".into(), "registry.write".into()],
-        ..Default::default()
-    }
-    .build()
-    .unwrap();
-    store.put_relying_party(&rp).await.unwrap();
+    let batch_secret = op
+        .register(NewClient {
+            id: "batch".into(),
+            grant_types: vec![GrantType::ClientCredentials],
+            auth_method: ClientAuthMethod::ClientSecretBasic,
+            service_scopes: vec!["registry.read".into(), "registry.write".into()],
+            ..Default::default()
+        })
+        .await;
     let batch = ("batch", batch_secret.as_deref().unwrap());
     let sede = ("sede", op.secret.as_str());
 

@@ -149,25 +149,23 @@ async fn oidc_logout_sends_back_channel_logout_tokens() {
 async fn oidc_logout_page_embeds_front_channel_frames_then_goes_back() {
     use pasarela::oidc::client::{GrantType, NewClient};
     let op = Rp::start().await;
-    let store = &op.server.state.engine.store;
     let mut secrets = HashMap::new();
     for (id, fc) in [
         ("fc", "http://localhost:7777/fc?x=1"),
         ("fc2", "https://rp2.example/logout"),
     ] {
-        let (rp, secret) = NewClient {
-            id: id.into(),
-            redirect_uris: vec![CB.into()],
-            post_logout_redirect_uris: vec![BYE.into()],
-            frontchannel_logout_uri: Some(fc.into()),
-            frontchannel_logout_session_required: id == "fc2",
-            grant_types: vec![GrantType::AuthorizationCode],
-            skip_consent: true,
-            ..Default::default()
-        }
-        .build()
-        .unwrap();
-        store.put_relying_party(&rp).await.unwrap();
+        let secret = op
+            .register(NewClient {
+                id: id.into(),
+                redirect_uris: vec![CB.into()],
+                post_logout_redirect_uris: vec![BYE.into()],
+                frontchannel_logout_uri: Some(fc.into()),
+                frontchannel_logout_session_required: id == "fc2",
+                grant_types: vec![GrantType::AuthorizationCode],
+                skip_consent: true,
+                ..Default::default()
+            })
+            .await;
         secrets.insert(id, secret.unwrap());
     }
     let session = op.sign_in(LevelOfAssurance::Substantial).await;

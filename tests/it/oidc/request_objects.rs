@@ -163,27 +163,20 @@ async fn oidc_pushed_authorization_requests_are_used_once_by_their_client() {
     assert!(q.contains_key("code"), "{q:?}");
     // A request object inside the pushed request is expanded as at the authorization
     // endpoint: its parameters win.
-    let (rp, secret) = NewClient {
-        id: "objects".into(),
-        display_name: "Objects".into(),
-        redirect_uris: vec![CB.into()],
-        grant_types: vec![GrantType::AuthorizationCode],
-        auth_method: ClientAuthMethod::ClientSecretBasic,
-        id_token_alg: pasarela::core::keys::JwsAlg::RS256,
-        min_level: LevelOfAssurance::Low,
-        skip_consent: true,
-        request_object_signing_alg: Some("none".into()),
-        ..Default::default()
-    }
-    .build()
-    .unwrap();
-    op.server
-        .state
-        .engine
-        .store
-        .put_relying_party(&rp)
-        .await
-        .unwrap();
+    let secret = op
+        .register(NewClient {
+            id: "objects".into(),
+            display_name: "Objects".into(),
+            redirect_uris: vec![CB.into()],
+            grant_types: vec![GrantType::AuthorizationCode],
+            auth_method: ClientAuthMethod::ClientSecretBasic,
+            id_token_alg: pasarela::core::keys::JwsAlg::RS256,
+            min_level: LevelOfAssurance::Low,
+            skip_consent: true,
+            request_object_signing_alg: Some("none".into()),
+            ..Default::default()
+        })
+        .await;
     let secret = secret.unwrap();
     let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let object = format!(
@@ -299,29 +292,22 @@ async fn oidc_request_uri_is_fetched_verified_and_must_be_registered() {
         ),
         ("anyref", Vec::new()),
     ] {
-        let (rp, secret) = NewClient {
-            id: id.into(),
-            display_name: id.into(),
-            redirect_uris: vec![CB.into()],
-            grant_types: vec![GrantType::AuthorizationCode],
-            auth_method: ClientAuthMethod::ClientSecretBasic,
-            id_token_alg: pasarela::core::keys::JwsAlg::RS256,
-            min_level: LevelOfAssurance::Low,
-            skip_consent: true,
-            jwks: Some(jwks.clone()),
-            request_object_signing_alg: Some("RS256".into()),
-            request_uris: uris,
-            ..Default::default()
-        }
-        .build()
-        .unwrap();
-        op.server
-            .state
-            .engine
-            .store
-            .put_relying_party(&rp)
-            .await
-            .unwrap();
+        let secret = op
+            .register(NewClient {
+                id: id.into(),
+                display_name: id.into(),
+                redirect_uris: vec![CB.into()],
+                grant_types: vec![GrantType::AuthorizationCode],
+                auth_method: ClientAuthMethod::ClientSecretBasic,
+                id_token_alg: pasarela::core::keys::JwsAlg::RS256,
+                min_level: LevelOfAssurance::Low,
+                skip_consent: true,
+                jwks: Some(jwks.clone()),
+                request_object_signing_alg: Some("RS256".into()),
+                request_uris: uris,
+                ..Default::default()
+            })
+            .await;
         secrets.insert(id, secret.unwrap());
     }
     let signed = |client: &str, state: &str, nonce: &str| {

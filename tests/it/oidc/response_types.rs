@@ -4,22 +4,20 @@ use super::*;
 async fn oidc_implicit_and_hybrid_answer_in_the_fragment_with_a_nonce() {
     use pasarela::oidc::client::{ClientAuthMethod, GrantType, NewClient};
     let op = Rp::start().await;
-    let state = op.server.state.clone();
-    let (rp, secret) = NewClient {
-        id: "spa".into(),
-        display_name: "Spa".into(),
-        redirect_uris: vec![CB.into()],
-        grant_types: vec![GrantType::AuthorizationCode, GrantType::Implicit],
-        auth_method: ClientAuthMethod::ClientSecretBasic,
-        id_token_alg: pasarela::core::keys::JwsAlg::RS256,
-        min_level: LevelOfAssurance::Low,
-        skip_consent: true,
-        response_types: vec!["code".into(), "id_token".into(), "code id_token".into()],
-        ..Default::default()
-    }
-    .build()
-    .unwrap();
-    state.engine.store.put_relying_party(&rp).await.unwrap();
+    let secret = op
+        .register(NewClient {
+            id: "spa".into(),
+            display_name: "Spa".into(),
+            redirect_uris: vec![CB.into()],
+            grant_types: vec![GrantType::AuthorizationCode, GrantType::Implicit],
+            auth_method: ClientAuthMethod::ClientSecretBasic,
+            id_token_alg: pasarela::core::keys::JwsAlg::RS256,
+            min_level: LevelOfAssurance::Low,
+            skip_consent: true,
+            response_types: vec!["code".into(), "id_token".into(), "code id_token".into()],
+            ..Default::default()
+        })
+        .await;
     let secret = secret.unwrap();
     let path = |rt: &str, extra: &[(&str, &str)]| {
         let mut params = vec![
@@ -153,7 +151,6 @@ async fn oidc_token_response_types_issue_an_access_token_in_the_fragment() {
     use pasarela::oidc::client::{ClientAuthMethod, GrantType, NewClient};
     use pasarela::oidc::id_token::at_hash;
     let op = Rp::start().await;
-    let state = op.server.state.clone();
     let meta: Value = op
         .get("/.well-known/openid-configuration")
         .await
@@ -177,21 +174,20 @@ async fn oidc_token_response_types_issue_an_access_token_in_the_fragment() {
             vec!["code id_token token", "code token"],
         ),
     ] {
-        let (rp, secret) = NewClient {
-            id: id.into(),
-            display_name: id.into(),
-            redirect_uris: vec![CB.into()],
-            grant_types: grants,
-            auth_method: ClientAuthMethod::ClientSecretBasic,
-            id_token_alg: pasarela::core::keys::JwsAlg::RS256,
-            min_level: LevelOfAssurance::Low,
-            skip_consent: true,
-            response_types: types.into_iter().map(str::to_owned).collect(),
-            ..Default::default()
-        }
-        .build()
-        .unwrap();
-        state.engine.store.put_relying_party(&rp).await.unwrap();
+        let secret = op
+            .register(NewClient {
+                id: id.into(),
+                display_name: id.into(),
+                redirect_uris: vec![CB.into()],
+                grant_types: grants,
+                auth_method: ClientAuthMethod::ClientSecretBasic,
+                id_token_alg: pasarela::core::keys::JwsAlg::RS256,
+                min_level: LevelOfAssurance::Low,
+                skip_consent: true,
+                response_types: types.into_iter().map(str::to_owned).collect(),
+                ..Default::default()
+            })
+            .await;
         secrets.insert(id, secret.unwrap());
     }
     let path = |client: &str, rt: &str, extra: &[(&str, &str)]| {
