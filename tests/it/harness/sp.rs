@@ -96,8 +96,20 @@ impl Sp {
     /// Sends `r` over the HTTP-Redirect binding, signed with the SP's key, with `relay` and
     /// the session `cookie` when given.
     pub async fn redirect(&self, r: &Req<'_>, relay: Option<&str>, cookie: Option<&str>) -> Page {
-        let q = self.redirect_query(&r.xml(&self.sp_key), relay);
-        self.get(&format!("/saml/sso?{q}"), cookie).await
+        self.get(&self.sso_path(&r.xml(&self.sp_key), relay), cookie)
+            .await
+    }
+
+    /// `/saml/sso?…` carrying `xml_text` over the HTTP-Redirect binding, signed.
+    pub fn sso_path(&self, xml_text: &str, relay: Option<&str>) -> String {
+        format!("/saml/sso?{}", self.redirect_query(xml_text, relay))
+    }
+
+    /// Sends `r` (made with `signature` set) over the HTTP-POST binding, its enveloped
+    /// signature made with the SP's key, with `relay` and the session `cookie` when given.
+    pub async fn post(&self, r: &Req<'_>, relay: Option<&str>, cookie: Option<&str>) -> Page {
+        self.post_sso(&self.signed(&r.xml(&self.sp_key)), relay, cookie)
+            .await
     }
 
     /// POSTs `xml_text` as the SAMLRequest to the SSO endpoint (HTTP-POST binding).

@@ -7,7 +7,7 @@ async fn oidc_bad_client_or_redirect_uri_gets_a_page_never_a_redirect() {
         authorize_path("nobody", &[]),
         authorize_path("sede", &[]).replace("cb%3Fx%3D1", "cb%3Fx%3D2"),
         authorize_path("sede", &[]).replace("cb%3Fx%3D1", "cb%3Fx%3D1%26y%3D2"),
-        "/oidc/authorize?response_type=code&scope=openid".to_owned(),
+        authorize_query(&[("response_type", "code"), ("scope", "openid")]),
     ] {
         let res = op.get(&path).await;
         assert_eq!(res.status(), 400, "{path}");

@@ -29,8 +29,7 @@ async fn saml_clave_excluded_idps_restrict_the_login_methods() {
             excluded("EIDASIdP")
         ),
     );
-    let q = f.redirect_query(&x, None);
-    let (xml_text, _) = answer(&f.get(&format!("/saml/sso?{q}"), Some(&cookie)).await);
+    let (xml_text, _) = answer(&f.get(&f.sso_path(&x, None), Some(&cookie)).await);
     assert_eq!(
         status_of(&xml_text),
         "urn:oasis:names:tc:SAML:2.0:status:Success"
@@ -47,8 +46,12 @@ async fn saml_clave_excluded_idps_restrict_the_login_methods() {
     // Excluding GISSIdP (Cl@ve permanente = password + SMS): the SMS session does not count,
     // the citizen is sent to log in with the authenticator app only.
     let r = Req::new();
-    let q = f.redirect_query(&with_clave(&r.xml(&f.sp_key), &excluded("GISSIdP")), None);
-    let p = f.get(&format!("/saml/sso?{q}"), Some(&cookie)).await;
+    let p = f
+        .get(
+            &f.sso_path(&with_clave(&r.xml(&f.sp_key), &excluded("GISSIdP")), None),
+            Some(&cookie),
+        )
+        .await;
     assert_eq!(p.status, 303, "{}", p.body);
     let to = p.location.unwrap();
     assert!(to.starts_with("/login?continue="), "{to}");
@@ -92,8 +95,7 @@ async fn saml_clave_excluded_idps_restrict_the_login_methods() {
         &r.xml(&f.sp_key),
         &format!("{}{}", excluded("GISSIdP"), excluded("CLVMOVILIdP")),
     );
-    let q = f.redirect_query(&x, Some("rs"));
-    let (xml_text, relay) = answer(&f.get(&format!("/saml/sso?{q}"), Some(&cookie)).await);
+    let (xml_text, relay) = answer(&f.get(&f.sso_path(&x, Some("rs")), Some(&cookie)).await);
     assert_eq!(
         top_status_of(&xml_text),
         "urn:oasis:names:tc:SAML:2.0:status:Responder"
@@ -155,8 +157,9 @@ async fn saml_clave_excluding_giss_forces_a_new_login_with_the_app_only() {
     // The SP excludes GISSIdP (Cl@ve permanente): the SMS session does not answer, and the
     // login offers the app only, without the switch to SMS.
     let r = Req::new();
-    let q = f.redirect_query(&with_clave(&r.xml(&f.sp_key), &excluded("GISSIdP")), None);
-    let p = b.get(&format!("/saml/sso?{q}")).await;
+    let p = b
+        .get(&f.sso_path(&with_clave(&r.xml(&f.sp_key), &excluded("GISSIdP")), None))
+        .await;
     assert_eq!(p.status, 303, "{}", p.body);
     let login = p.location.unwrap();
     assert!(login.ends_with("&methods=otp,hwk"), "{login}");

@@ -13,13 +13,11 @@ async fn saml_step_up_raises_the_session_and_oidc_acr_agrees_with_the_authn_cont
     // Low is enough for a request of minimum low.
     let mut r = Req::new();
     r.context = Some(("minimum", "low"));
-    let q = f.redirect_query(&r.xml(&f.sp_key), None);
-    let low = answer(&b.get(&format!("/saml/sso?{q}")).await).0;
+    let low = answer(&b.get(&f.sso_path(&r.xml(&f.sp_key), None)).await).0;
     assert_eq!(authn_context_of(&low), "http://eidas.europa.eu/LoA/low");
 
     let r = Req::new();
-    let q = f.redirect_query(&r.xml(&f.sp_key), None);
-    let p = b.get(&format!("/saml/sso?{q}")).await;
+    let p = b.get(&f.sso_path(&r.xml(&f.sp_key), None)).await;
     assert_eq!(p.status, 303, "{}", p.body);
     let login = p.location.clone().unwrap();
     assert!(!login.contains("fresh=1"), "{login}");
@@ -96,8 +94,11 @@ async fn saml_step_up_raises_the_session_and_oidc_acr_agrees_with_the_authn_cont
     // ForceAuthn: a fresh login with the password, never a step-up.
     let mut r = Req::new();
     r.force = true;
-    let q = f.redirect_query(&r.xml(&f.sp_key), None);
-    let login = b.get(&format!("/saml/sso?{q}")).await.location.unwrap();
+    let login = b
+        .get(&f.sso_path(&r.xml(&f.sp_key), None))
+        .await
+        .location
+        .unwrap();
     assert!(login.contains("fresh=1"), "{login}");
     let form = b.get(&login).await;
     assert_eq!(form.status, 200);
@@ -117,8 +118,7 @@ async fn saml_a_level_capped_by_proofing_is_explained_then_no_authn_context() {
     b.plant(&cookie);
     let mut r = Req::new();
     r.context = Some(("minimum", "high"));
-    let q = f.redirect_query(&r.xml(&f.sp_key), None);
-    let (xml_text, _) = answer(&b.get(&format!("/saml/sso?{q}")).await);
+    let (xml_text, _) = answer(&b.get(&f.sso_path(&r.xml(&f.sp_key), None)).await);
     check_success(&f, &xml_text, &r.id, &session, "high");
 
     f.d.cli_ok(&[
@@ -131,16 +131,14 @@ async fn saml_a_level_capped_by_proofing_is_explained_then_no_authn_context() {
     ]);
     // Substantial is still true and answered; high no longer is.
     let r = Req::new();
-    let q = f.redirect_query(&r.xml(&f.sp_key), None);
-    let (xml_text, _) = answer(&b.get(&format!("/saml/sso?{q}")).await);
+    let (xml_text, _) = answer(&b.get(&f.sso_path(&r.xml(&f.sp_key), None)).await);
     assert_eq!(
         authn_context_of(&xml_text),
         "http://eidas.europa.eu/LoA/substantial"
     );
     let mut r = Req::new();
     r.context = Some(("minimum", "high"));
-    let q = f.redirect_query(&r.xml(&f.sp_key), Some("rs"));
-    let p = b.get(&format!("/saml/sso?{q}")).await;
+    let p = b.get(&f.sso_path(&r.xml(&f.sp_key), Some("rs"))).await;
     assert_eq!(p.status, 303, "{}", p.body);
     let page = b.follow(&p).await;
     assert_eq!(page.status, 200);

@@ -263,8 +263,7 @@ async fn saml_logout_from_pasarela_reaches_every_sp_and_ends_on_the_logged_out_p
     let f = Sp::start().await;
     let b = Browser::new(f.server.addr);
     let r = Req::new();
-    let q = f.redirect_query(&r.xml(&f.sp_key), None);
-    let first = b.get(&format!("/saml/sso?{q}")).await;
+    let first = b.get(&f.sso_path(&r.xml(&f.sp_key), None)).await;
     let resumed = log_in_through_pages(&f.d, &b, &first, "Marmota-Azul-2024!").await;
     let (xml1, _) = answer(&resumed);
     assert_eq!(

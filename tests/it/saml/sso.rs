@@ -39,9 +39,7 @@ async fn saml_sso_over_post_answers_a_signed_response_and_echoes_relay_state() {
     let mut r = Req::new();
     r.signature = true;
     let relay = "a ~*b &\"<x>' %41+";
-    let p = f
-        .post_sso(&f.signed(&r.xml(&f.sp_key)), Some(relay), Some(&cookie))
-        .await;
+    let p = f.post(&r, Some(relay), Some(&cookie)).await;
     let (xml_text, echoed) = answer(&p);
     assert_eq!(echoed.as_deref(), Some(relay));
     check_success(&f, &xml_text, &r.id, &session, "substantial");
