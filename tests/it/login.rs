@@ -109,9 +109,7 @@ async fn password_and_sms_code_log_in_and_logout_ends_the_session() {
         assert!(form.body.contains(needle), "{needle} in {}", form.body);
     }
     assert!(!form.body.contains("name=\"captcha\""));
-    let after_password = b
-        .post("/login", &[("identifier", ID), ("password", PASSWORD)])
-        .await;
+    let after_password = b.type_password(PASSWORD).await;
     assert_eq!(after_password.status, 303, "{}", after_password.body);
     assert_eq!(after_password.location.as_deref(), Some("/login/code"));
     let code_page = b.follow(&after_password).await;
@@ -291,9 +289,7 @@ async fn a_captcha_appears_after_failures_and_must_be_right() {
     let b = Browser::new(server.addr);
     let first = password(&b, "", ID, "wrong-one").await;
     assert!(!first.body.contains("name=\"captcha\""));
-    let second = b
-        .post("/login", &[("identifier", ID), ("password", "wrong-two")])
-        .await;
+    let second = b.type_password("wrong-two").await;
     assert!(second.body.contains("name=\"captcha\""));
     assert!(second.body.contains("<label for=\"captcha\""));
     assert!(second.body.contains("src=\"data:image/svg+xml;base64,"));

@@ -191,9 +191,7 @@ async fn oidc_peer_openid_client_code_flow_refresh_userinfo_and_logout() {
     );
     let form = b.follow(&to_login).await;
     assert_eq!(form.status, 200);
-    let after_password = b
-        .post("/login", &[("identifier", ID), ("password", PASSWORD)])
-        .await;
+    let after_password = b.type_password(PASSWORD).await;
     assert_eq!(after_password.location.as_deref(), Some("/login/code"));
     let code_page = b.follow(&after_password).await;
     assert_eq!(code_page.status, 200);

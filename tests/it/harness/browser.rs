@@ -124,16 +124,21 @@ pub fn html_unescape(text: &str) -> String {
 }
 
 impl Browser {
+    /// On the login page just shown, types Lucía's identifier (12345678Z) and `password`;
+    /// returns where the form goes.
+    pub async fn type_password(&self, password: &str) -> Page {
+        self.post(
+            "/login",
+            &[("identifier", "12345678Z"), ("password", password)],
+        )
+        .await
+    }
+
     /// On the login page just shown, types Lucía's identifier (12345678Z) and `password`,
     /// then the code of the SMS the outbox of `d` got on her mobile (+34600111222); returns
     /// the code page's answer.
     pub async fn type_password_and_code(&self, d: &Deployment, password: &str) -> Page {
-        let p = self
-            .post(
-                "/login",
-                &[("identifier", "12345678Z"), ("password", password)],
-            )
-            .await;
+        let p = self.type_password(password).await;
         assert_eq!(
             (p.status, p.location.as_deref()),
             (303, Some("/login/code")),

@@ -60,15 +60,7 @@ async fn saml_clave_excluded_idps_restrict_the_login_methods() {
     let b = Browser::new(f.server.addr);
     assert_eq!(b.get(&to).await.status, 200);
     let sent = f.d.sms_to("+34600111222").len();
-    let p = b
-        .post(
-            "/login",
-            &[
-                ("identifier", "12345678Z"),
-                ("password", "Marmota-Azul-2024!"),
-            ],
-        )
-        .await;
+    let p = b.type_password(SP_PASSWORD).await;
     assert_eq!(p.status, 200, "{}", p.body);
     assert!(p.body.contains("role=\"alert\""), "{}", p.body);
     assert_eq!(f.d.sms_to("+34600111222").len(), sent);
@@ -76,15 +68,7 @@ async fn saml_clave_excluded_idps_restrict_the_login_methods() {
     let b = Browser::new(f.server.addr);
     let plain = to.replace("&methods=otp,hwk", "");
     assert_eq!(b.get(&plain).await.status, 200);
-    let p = b
-        .post(
-            "/login",
-            &[
-                ("identifier", "12345678Z"),
-                ("password", "Marmota-Azul-2024!"),
-            ],
-        )
-        .await;
+    let p = b.type_password(SP_PASSWORD).await;
     assert_eq!(p.location.as_deref(), Some("/login/code"), "{}", p.body);
     assert_eq!(f.d.sms_to("+34600111222").len(), sent + 1);
 
@@ -128,15 +112,7 @@ async fn saml_clave_excluding_giss_forces_a_new_login_with_the_app_only() {
     // Lucía signs in with password + SMS (switching from the app to SMS).
     let b = Browser::new(f.server.addr);
     assert_eq!(b.get("/login?continue=%2Faccount").await.status, 200);
-    let p = b
-        .post(
-            "/login",
-            &[
-                ("identifier", "12345678Z"),
-                ("password", "Marmota-Azul-2024!"),
-            ],
-        )
-        .await;
+    let p = b.type_password(SP_PASSWORD).await;
     assert_eq!(p.location.as_deref(), Some("/login/code"));
     let totp_page = b.follow(&p).await;
     assert!(totp_page.body.contains("action=\"/login/sms\""));
@@ -165,15 +141,7 @@ async fn saml_clave_excluding_giss_forces_a_new_login_with_the_app_only() {
     assert!(login.ends_with("&methods=otp,hwk"), "{login}");
     assert_eq!(b.get(&login).await.status, 200);
     let sent = f.d.sms_to("+34600111222").len();
-    let p = b
-        .post(
-            "/login",
-            &[
-                ("identifier", "12345678Z"),
-                ("password", "Marmota-Azul-2024!"),
-            ],
-        )
-        .await;
+    let p = b.type_password(SP_PASSWORD).await;
     assert_eq!(p.location.as_deref(), Some("/login/code"));
     let code_page = b.follow(&p).await;
     assert!(!code_page.body.contains("action=\"/login/sms\""));

@@ -264,7 +264,7 @@ async fn saml_logout_from_pasarela_reaches_every_sp_and_ends_on_the_logged_out_p
     let b = Browser::new(f.server.addr);
     let r = Req::new();
     let first = b.get(&f.sso_path(&r.xml(&f.sp_key), None)).await;
-    let resumed = log_in_through_pages(&f.d, &b, &first, "Marmota-Azul-2024!").await;
+    let resumed = log_in_through_pages(&f.d, &b, &first, SP_PASSWORD).await;
     let (xml1, _) = answer(&resumed);
     assert_eq!(
         status_of(&xml1),
@@ -377,7 +377,7 @@ async fn saml_logout_without_a_saml_sp_shows_the_logged_out_page_at_once() {
         location: Some("/login?continue=%2Faccount".into()),
         body: String::new(),
     };
-    let account = log_in_through_pages(&f.d, &b, &p, "Marmota-Azul-2024!").await;
+    let account = log_in_through_pages(&f.d, &b, &p, SP_PASSWORD).await;
     assert_eq!(account.status, 200);
     let p = b.post("/logout", &[]).await;
     assert_eq!(p.status, 200, "{}", p.body);
