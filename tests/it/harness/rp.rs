@@ -186,6 +186,19 @@ impl Rp {
         body
     }
 
+    /// `sede` (basic credentials) refreshes with `refresh_token`.
+    pub async fn refresh(&self, refresh_token: &str) -> (u16, Value, reqwest::header::HeaderMap) {
+        self.token(
+            "sede",
+            Some(&self.secret),
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token),
+            ],
+        )
+        .await
+    }
+
     /// GETs userinfo with `access_token` as the bearer.
     pub async fn userinfo(&self, access_token: &str) -> reqwest::Response {
         self.http

@@ -41,16 +41,7 @@ async fn oidc_claims_parameter_delivers_claims_where_asked() {
     );
     assert_eq!(info["sub"], id["sub"]);
     // The claims survive a refresh.
-    let (status, refreshed, _) = op
-        .token(
-            "sede",
-            Some(&op.secret),
-            &[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", body["refresh_token"].as_str().unwrap()),
-            ],
-        )
-        .await;
+    let (status, refreshed, _) = op.refresh(body["refresh_token"].as_str().unwrap()).await;
     assert_eq!(status, 200, "{refreshed}");
     let id = verify_id_token(&op, "sede", refreshed["id_token"].as_str().unwrap(), None).await;
     assert_eq!(id["email"], op.citizen.email.as_str());

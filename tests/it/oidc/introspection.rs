@@ -192,16 +192,7 @@ async fn oidc_client_credentials_introspection_and_revocation() {
         introspect(&op, sede, &access).await,
         serde_json::json!({"active": false})
     );
-    let (status, body, _) = op
-        .token(
-            "sede",
-            Some(&op.secret),
-            &[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", refresh.as_str()),
-            ],
-        )
-        .await;
+    let (status, body, _) = op.refresh(refresh.as_str()).await;
     assert_eq!(
         (status, body["error"].as_str()),
         (400, Some("invalid_grant"))

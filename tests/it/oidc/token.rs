@@ -221,13 +221,7 @@ async fn oidc_refresh_rotates_and_reuse_revokes_the_family() {
     let (status, first, _) = op.token("sede", Some(&op.secret), &form).await;
     assert_eq!(status, 200);
     let r1 = first["refresh_token"].as_str().unwrap();
-    let (status, second, headers) = op
-        .token(
-            "sede",
-            Some(&op.secret),
-            &[("grant_type", "refresh_token"), ("refresh_token", r1)],
-        )
-        .await;
+    let (status, second, headers) = op.refresh(r1).await;
     assert_eq!(status, 200, "{second}");
     assert_eq!(headers["cache-control"], "no-store");
     let r2 = second["refresh_token"].as_str().unwrap();
@@ -236,24 +230,12 @@ async fn oidc_refresh_rotates_and_reuse_revokes_the_family() {
     assert_eq!(claims["auth_time"], session.auth_time.timestamp());
     assert_eq!(claims["acr"], "http://eidas.europa.eu/LoA/substantial");
     // Presenting r1 again revokes the family: r2 and its access token stop working.
-    let (status, body, _) = op
-        .token(
-            "sede",
-            Some(&op.secret),
-            &[("grant_type", "refresh_token"), ("refresh_token", r1)],
-        )
-        .await;
+    let (status, body, _) = op.refresh(r1).await;
     assert_eq!(
         (status, body["error"].as_str()),
         (400, Some("invalid_grant"))
     );
-    let (status, _, _) = op
-        .token(
-            "sede",
-            Some(&op.secret),
-            &[("grant_type", "refresh_token"), ("refresh_token", r2)],
-        )
-        .await;
+    let (status, _, _) = op.refresh(r2).await;
     assert_eq!(status, 400);
     let res = op.userinfo(second["access_token"].as_str().unwrap()).await;
     assert_eq!(res.status(), 401);
@@ -363,16 +345,7 @@ async fn oidc_post_requests_client_secret_post_ignored_parameters_and_cross_clie
     assert_eq!(refreshed["auth_time"], second["auth_time"]);
     assert!(refreshed["iat"].as_i64() >= second["iat"].as_i64());
     // The rotated refresh token still holds the whole grant.
-    let (status, body, _) = op
-        .token(
-            "sede",
-            Some(&op.secret),
-            &[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", body["refresh_token"].as_str().unwrap()),
-            ],
-        )
-        .await;
+    let (status, body, _) = op.refresh(body["refresh_token"].as_str().unwrap()).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["scope"], "openid profile email phone");
     op.stop().await;
