@@ -5,8 +5,6 @@ mod activation;
 mod browser;
 mod cli;
 mod demo;
-// The one harness; not every suite uses every part of it.
-#[allow(dead_code)]
 mod harness;
 mod levels;
 mod login;
