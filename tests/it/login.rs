@@ -19,6 +19,13 @@ async fn active_citizen(server: &Running) -> CitizenId {
     active_citizen_with(server, ID, "600111222").await
 }
 
+/// The server up on `d` with Lucía active ([`active_citizen`]), and a browser.
+async fn started_with_lucia(d: Deployment) -> Live {
+    let live = Live::start(d).await;
+    active_citizen(&live.server).await;
+    live
+}
+
 /// Like [`active_citizen`], with another document number and mobile.
 async fn active_citizen_with(server: &Running, number: &str, mobile: &str) -> CitizenId {
     let e = &server.state.engine;
@@ -83,9 +90,11 @@ async fn post_code_raw(b: &Browser, code: &str) -> reqwest::Response {
 #[tokio::test]
 async fn password_and_sms_code_log_in_and_logout_ends_the_session() {
     let d = journey_deployment("");
-    let server = d.start().await;
-    active_citizen(&server).await;
-    let b = Browser::new(server.addr);
+    let Live {
+        d,
+        server: _server,
+        b,
+    } = started_with_lucia(d).await;
 
     let home = b.get("/").await;
     assert_eq!(home.status, 200);
@@ -284,9 +293,7 @@ async fn every_refusal_looks_the_same_and_a_lock_is_notified() {
 #[tokio::test]
 async fn a_captcha_appears_after_failures_and_must_be_right() {
     let d = journey_deployment("[login]\ncaptcha_after = 2\n");
-    let server = d.start().await;
-    active_citizen(&server).await;
-    let b = Browser::new(server.addr);
+    let Live { d, server, b } = started_with_lucia(d).await;
     let first = password(&b, "", ID, "wrong-one").await;
     assert!(!first.body.contains("name=\"captcha\""));
     let second = b.type_password("wrong-two").await;
@@ -324,9 +331,7 @@ async fn a_captcha_appears_after_failures_and_must_be_right() {
 #[tokio::test]
 async fn when_needed_logs_in_with_the_password_alone() {
     let d = journey_deployment("[login]\nsecond_factor = \"when_needed\"\n");
-    let server = d.start().await;
-    active_citizen(&server).await;
-    let b = Browser::new(server.addr);
+    let Live { d, server, b } = started_with_lucia(d).await;
     let done = password(&b, "?continue=//evil.example", ID, PASSWORD).await;
     assert_eq!(done.status, 303);
     assert_eq!(done.location.as_deref(), Some("/account"));
@@ -397,9 +402,11 @@ async fn an_enrolled_app_is_offered_first_and_sms_stays_available() {
 #[tokio::test]
 async fn resends_are_limited_with_clear_messages() {
     let d = journey_deployment("[otp]\nresend_after_secs = 30\nmax_sends = 2\n");
-    let server = d.start().await;
-    active_citizen(&server).await;
-    let b = Browser::new(server.addr);
+    let Live {
+        d,
+        server: _server,
+        b,
+    } = started_with_lucia(d).await;
     password(&b, "?continue=/elsewhere", ID, PASSWORD).await;
     b.get("/login/code").await;
     let first = d.last_sms_code(MOBILE);
@@ -418,9 +425,11 @@ async fn resends_are_limited_with_clear_messages() {
     assert_eq!(done.location.as_deref(), Some("/elsewhere"));
 
     let d = journey_deployment("[otp]\nresend_after_secs = 0\nmax_sends = 2\n");
-    let server = d.start().await;
-    active_citizen(&server).await;
-    let b = Browser::new(server.addr);
+    let Live {
+        d,
+        server: _server,
+        b,
+    } = started_with_lucia(d).await;
     password(&b, "", ID, PASSWORD).await;
     b.get("/login/code").await;
     let again = b.post("/login/resend", &[]).await;
@@ -449,9 +458,11 @@ async fn a_gateway_failure_says_to_try_again() {
          [credentials.argon2]\nmemory_kib = 1024\niterations = 1\n"
     ));
     std::fs::write(&d.config_path, text).unwrap();
-    let server = d.start().await;
-    active_citizen(&server).await;
-    let b = Browser::new(server.addr);
+    let Live {
+        d: _d,
+        server: _server,
+        b,
+    } = started_with_lucia(d).await;
     let next = password(&b, "", ID, PASSWORD).await;
     assert_eq!(next.location.as_deref(), Some("/login/code"));
     let page = b.follow(&next).await;
