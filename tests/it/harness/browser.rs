@@ -51,6 +51,16 @@ impl Browser {
         }
     }
 
+    /// The cookies the browser would send to the server, as a `Cookie` header value.
+    pub fn cookies(&self) -> String {
+        use reqwest::cookie::CookieStore as _;
+        let url = self.base.parse().unwrap();
+        self.jar
+            .cookies(&url)
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default()
+    }
+
     /// Adds `name=value` (e.g. a session cookie made through the engine) to the browser.
     pub fn plant(&self, name_value: &str) {
         let url = self.base.parse().unwrap();
