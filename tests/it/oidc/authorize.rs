@@ -1,3 +1,6 @@
+//! The authorization endpoint: unknown clients and redirect URIs get a page, never a redirect;
+//! `prompt=none` without a session; the login round trip and its loops.
+
 use super::*;
 
 #[tokio::test]

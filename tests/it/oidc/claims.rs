@@ -1,3 +1,6 @@
+//! What the ID token and userinfo say: the `claims` parameter, essential and voluntary `acr`,
+//! `id_token_hint`, `select_account` and pairwise subjects.
+
 use super::*;
 
 #[tokio::test]

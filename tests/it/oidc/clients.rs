@@ -1,3 +1,6 @@
+//! Client management and authentication: the `admin client` commands, and `private_key_jwt`
+//! with replays, audiences, method checks and key rotation.
+
 use super::*;
 
 #[tokio::test]

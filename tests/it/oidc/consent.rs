@@ -1,3 +1,6 @@
+//! The consent page: once per scope set, `prompt=consent`, denial, and consent after a login
+//! for the same request.
+
 use super::*;
 
 /// The consent page's pending id, from the authorization endpoint's redirect.

@@ -1,3 +1,5 @@
+//! Discovery metadata and the JWKS.
+
 use super::*;
 
 #[tokio::test]

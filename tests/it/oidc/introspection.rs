@@ -1,3 +1,5 @@
+//! `client_credentials`, token introspection and revocation.
+
 use super::*;
 
 async fn introspect(op: &Rp, basic: (&str, &str), token: &str) -> Value {

@@ -1,3 +1,6 @@
+//! The seam with the citizen pages: codes got through the real login pages, and
+//! `prompt=login` / `max_age` walking them again.
+
 use super::*;
 
 /// The seam between the OpenID Provider and the citizen pages: no planted session; the

@@ -1,3 +1,5 @@
+//! RP-initiated logout, back-channel logout tokens and the front-channel logout page.
+
 use super::*;
 
 #[tokio::test]

@@ -1,3 +1,6 @@
+//! Pushed authorization requests (used once, by their client, until they expire) and
+//! `request_uri` objects fetched and verified.
+
 use super::*;
 
 /// POSTs a pushed authorization request, answering the status and the JSON body.

@@ -1,3 +1,5 @@
+//! Implicit and hybrid response types: answers in the fragment, with a nonce.
+
 use super::*;
 
 #[tokio::test]

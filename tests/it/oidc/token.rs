@@ -1,3 +1,6 @@
+//! The token endpoint: the code flow with PKCE, nonce, userinfo and code reuse; public clients;
+//! refresh rotation and family revocation; `client_secret_post` and cross-client refresh.
+
 use super::*;
 
 #[tokio::test]

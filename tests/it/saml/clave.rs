@@ -1,3 +1,5 @@
+//! Cl@ve requested attributes: excluded IdPs restrict the login methods.
+
 use super::*;
 
 /// `r`'s request with Cl@ve requested attributes added to its eIDAS RequestedAttributes.

@@ -1,3 +1,5 @@
+//! Encrypted assertions and ECDSA signatures for the SPs that ask for them.
+
 use super::*;
 
 #[tokio::test]

@@ -1,3 +1,6 @@
+//! Levels over SAML: step-up, the OIDC `acr` agreeing with the `AuthnContextClassRef`, and a
+//! level capped by proofing.
+
 use super::*;
 
 /// Step-up over SAML, and one level for one session whatever the protocol: a password-only

@@ -1,3 +1,7 @@
+//! Requests refused, each paired with an accepted one that differs only by the defect:
+//! unsigned, wrong destination or ACS, replayed, wrapped, DTDs and deflate bombs, comments in
+//! signed values, duplicate IDs, another SP type.
+
 use super::*;
 
 #[tokio::test]

@@ -1,3 +1,5 @@
+//! Service providers registered with the `admin sp` commands and from the configuration.
+
 use super::*;
 
 #[tokio::test]

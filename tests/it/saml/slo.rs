@@ -1,3 +1,6 @@
+//! Single logout: SP-initiated over both bindings, propagated to the other SPs and the OIDC
+//! clients of the session, and logout from pasarela's own pages.
+
 use super::*;
 
 #[tokio::test]

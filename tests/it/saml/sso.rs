@@ -1,3 +1,6 @@
+//! Metadata and SSO over both bindings: signed answers, RelayState, levels, `IsPassive` and
+//! `ForceAuthn`.
+
 use super::*;
 
 #[tokio::test]
