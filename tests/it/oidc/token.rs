@@ -216,13 +216,7 @@ async fn oidc_refresh_rotates_and_reuse_revokes_the_family() {
     let op = Rp::start().await;
     let session = op.sign_in(LevelOfAssurance::Substantial).await;
     let code = code_for(&op, "sede", &[("nonce", "n1")]).await;
-    let form = [
-        ("grant_type", "authorization_code"),
-        ("code", code.as_str()),
-        ("redirect_uri", CB),
-    ];
-    let (status, first, _) = op.token("sede", Some(&op.secret), &form).await;
-    assert_eq!(status, 200);
+    let first = exchange(&op, &code).await;
     let r1 = first["refresh_token"].as_str().unwrap();
     let (status, second, headers) = op.refresh(r1).await;
     assert_eq!(status, 200, "{second}");
