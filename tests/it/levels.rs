@@ -62,20 +62,7 @@ fn to_login(p: &Page) -> String {
 
 /// The ID token claims for `code` (its signature is checked by the OIDC suites).
 async fn id_token(op: &Live, client: &str, code: &str) -> Value {
-    let res =
-        op.b.client
-            .post(format!("{}/oidc/token", op.b.base))
-            .basic_auth(client, Some(SECRET))
-            .form(&[
-                ("grant_type", "authorization_code"),
-                ("code", code),
-                ("redirect_uri", CB),
-            ])
-            .send()
-            .await
-            .unwrap();
-    assert_eq!(res.status(), 200);
-    let body: Value = res.json().await.unwrap();
+    let body = exchange_code(&op.b, client, SECRET, CB, code).await;
     jwt_part(body["id_token"].as_str().unwrap(), 1)
 }
 

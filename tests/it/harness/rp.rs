@@ -3,7 +3,7 @@
 //! exchanged at the token endpoint, and the ID token checked with the `openidconnect` crate's
 //! verifier against the served JWKS.
 
-use super::{Live, PASSWORD, journey_deployment, query_of};
+use super::{Browser, Live, PASSWORD, journey_deployment, query_of};
 use base64::Engine as _;
 use pasarela::core::citizen::Citizen;
 use pasarela::core::level::{AuthMethod, LevelOfAssurance};
@@ -171,19 +171,7 @@ impl Rp {
     /// The token answer to `client` (basic credentials with `secret`) for a `code` sent to
     /// [`CB`], which must be a success.
     pub async fn exchange_for(&self, client: &str, secret: &str, code: &str) -> Value {
-        let (status, body, _) = self
-            .token(
-                client,
-                Some(secret),
-                &[
-                    ("grant_type", "authorization_code"),
-                    ("code", code),
-                    ("redirect_uri", CB),
-                ],
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
-        body
+        exchange_code(&self.b, client, secret, CB, code).await
     }
 
     /// `sede` (basic credentials) refreshes with `refresh_token`.
@@ -284,6 +272,33 @@ pub async fn through_the_login_pages(op: &Rp, authorize: &str) -> HashMap<String
     let res = op.get(&resume).await;
     assert_eq!(res.status(), 303);
     query_of(res.headers()["location"].to_str().unwrap())
+}
+
+/// The token answer, got with `b`'s client, to `client` (basic credentials with `secret`)
+/// for a `code` sent to `redirect_uri`, which must be a success.
+pub async fn exchange_code(
+    b: &Browser,
+    client: &str,
+    secret: &str,
+    redirect_uri: &str,
+    code: &str,
+) -> Value {
+    let res = b
+        .client
+        .post(format!("{}/oidc/token", b.base))
+        .basic_auth(client, Some(secret))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", redirect_uri),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    body
 }
 
 /// `sede`'s token answer for `code`, which must be a success.
