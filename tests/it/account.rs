@@ -2,7 +2,7 @@
 //! the library, and a session cookie planted in a cookie-keeping browser (the login pages
 //! are not needed).
 
-use crate::support::*;
+use crate::harness::*;
 use chrono::Utc;
 use pasarela::core::citizen::{Citizen, CitizenStatus};
 use pasarela::core::credentials::TotpSecret;
@@ -10,25 +10,25 @@ use pasarela::core::engine::{Actor, Engine};
 use pasarela::core::level::{AuthMethod, LevelOfAssurance};
 use pasarela::core::login::{LoginPolicy, PasswordOutcome};
 use pasarela::core::session::{SessionCookie, SsoSession};
-use pasarela::server::Running;
-use reqwest::cookie::{CookieStore, Jar};
-use std::sync::Arc;
-use std::time::Duration;
 
 const PASSWORD: &str = "Tortuga-Marina-Azul-2031";
 const NEW_PASSWORD: &str = "Faro-Niebla-Costa-1987";
 const MOBILE: &str = "+34600111222";
 const EMAIL: &str = "lucia@example.es";
 
-/// A running deployment with an active citizen signed in in `browser`.
+/// A running deployment with an active citizen signed in in the browser `b`.
 struct Signed {
-    d: Deployment,
-    server: Running,
-    browser: Browser,
-    jar: Arc<Jar>,
+    live: Live,
     citizen: Citizen,
     session: SsoSession,
     cookie: SessionCookie,
+}
+
+impl std::ops::Deref for Signed {
+    type Target = Live;
+    fn deref(&self) -> &Live {
+        &self.live
+    }
 }
 
 impl Signed {
@@ -80,40 +80,24 @@ impl Signed {
     }
 
     fn plant(&self, cookie: &SessionCookie) {
-        let url = self.browser.base.parse().unwrap();
-        self.jar.add_cookie_str(
-            &format!("{}={}; Path=/", SessionCookie::name(false), cookie.value()),
-            &url,
-        );
+        self.b.plant(&format!(
+            "{}={}",
+            SessionCookie::name(false),
+            cookie.value()
+        ));
     }
 
     async fn stop(self) {
-        self.server.shutdown(Duration::from_secs(1)).await.unwrap();
+        self.live.stop().await;
     }
-}
-
-/// A cookie-keeping client with no session (and its jar).
-fn not_signed_in() -> (Arc<Jar>, reqwest::Client) {
-    let jar = Arc::new(Jar::default());
-    let client = reqwest::Client::builder()
-        .cookie_provider(jar.clone())
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    (jar, client)
 }
 
 /// Registers Lucía, activates her through the library and signs her in in a browser.
 async fn signed_in() -> Signed {
-    let d = journey_deployment("");
-    let args = register_args("12345678Z");
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    d.cli_ok(&args);
-    let server = d.start().await;
-    let state = server.state.clone();
-    let engine = &state.engine;
-    let citizen = activate_registered(&state, "12345678Z", PASSWORD).await;
-    let (session, cookie) = engine
+    let (live, citizen) = Live::with_lucia(journey_deployment(""), &[], PASSWORD).await;
+    let state = &live.server.state;
+    let (session, cookie) = state
+        .engine
         .create_session(
             citizen.id,
             &[AuthMethod::Pwd, AuthMethod::Sms],
@@ -124,15 +108,8 @@ async fn signed_in() -> Signed {
         )
         .await
         .unwrap();
-    let mut browser = Browser::new(server.addr);
-    let (jar, client) = not_signed_in();
-    browser.client = client;
-    let citizen = engine.store.citizen(citizen.id).await.unwrap().unwrap();
     let s = Signed {
-        d,
-        server,
-        browser,
-        jar,
+        live,
         citizen,
         session,
         cookie,
@@ -144,8 +121,8 @@ async fn signed_in() -> Signed {
 #[tokio::test]
 async fn every_page_needs_a_session() {
     let s = signed_in().await;
-    let (_, anonymous) = not_signed_in();
-    let base = &s.browser.base;
+    let anonymous = Browser::new(s.server.addr).client;
+    let base = &s.b.base;
     for path in [
         "/account",
         "/account/password",
@@ -186,7 +163,7 @@ async fn every_page_needs_a_session() {
             .unwrap();
         assert_eq!(res.status(), 303, "POST {path}");
     }
-    let page = s.browser.get("/account").await;
+    let page = s.b.get("/account").await;
     assert_eq!(page.status, 200);
     for shown in [
         "Lucía García Pérez",
@@ -199,7 +176,7 @@ async fn every_page_needs_a_session() {
     ] {
         assert!(page.body.contains(shown), "{shown} in {}", page.body);
     }
-    let gone = s.browser.get("/account/deregistered").await;
+    let gone = s.b.get("/account/deregistered").await;
     assert_eq!(
         gone.status, 200,
         "the page after deregistering needs no session"
@@ -210,16 +187,15 @@ async fn every_page_needs_a_session() {
 #[tokio::test]
 async fn change_password_walk() {
     let s = signed_in().await;
-    let form = s.browser.get("/account/password").await;
+    let form = s.b.get("/account/password").await;
     assert_eq!(form.status, 200);
     assert!(form.body.contains("autocomplete=\"current-password\""));
     assert_eq!(
         form.body.matches("autocomplete=\"new-password\"").count(),
         2
     );
-    let sent = s
-        .browser
-        .post(
+    let sent =
+        s.b.post(
             "/account/password",
             &[
                 ("current_password", PASSWORD),
@@ -230,34 +206,32 @@ async fn change_password_walk() {
         .await;
     assert_eq!(sent.status, 303, "{}", sent.body);
     assert_eq!(sent.location.as_deref(), Some("/account/password/code"));
-    let code_page = s.browser.follow(&sent).await;
+    let code_page = s.b.follow(&sent).await;
     assert!(code_page.body.contains("autocomplete=\"one-time-code\""));
     assert!(code_page.body.contains("inputmode=\"numeric\""));
-    let wrong = s
-        .browser
-        .post("/account/password/code", &[("code", "000000")])
-        .await;
+    let wrong =
+        s.b.post("/account/password/code", &[("code", "000000")])
+            .await;
     assert_eq!(wrong.status, 200);
     assert!(wrong.body.contains("role=\"alert\""));
     let code = s.d.last_sms_code(MOBILE);
-    let done = s
-        .browser
-        .post("/account/password/code", &[("code", code.as_str())])
-        .await;
+    let done =
+        s.b.post("/account/password/code", &[("code", code.as_str())])
+            .await;
     assert_eq!(
         done.location.as_deref(),
         Some("/account/password/done"),
         "{}",
         done.body
     );
-    assert_eq!(s.browser.follow(&done).await.status, 200);
+    assert_eq!(s.b.follow(&done).await.status, 200);
     assert!(s.password_works(NEW_PASSWORD).await);
     assert!(!s.password_works(PASSWORD).await);
     let mail = s.d.emails_to(EMAIL);
     assert_eq!(mail.len(), 1, "{mail:?}");
     assert!(!mail[0].to_string().contains(NEW_PASSWORD));
     // The journey is over: the code page sends back to the start.
-    let again = s.browser.get("/account/password/code").await;
+    let again = s.b.get("/account/password/code").await;
     assert_eq!(again.location.as_deref(), Some("/account/password"));
     s.stop().await;
 }
@@ -265,10 +239,9 @@ async fn change_password_walk() {
 #[tokio::test]
 async fn wrong_current_password_is_refused_and_counted() {
     let s = signed_in().await;
-    s.browser.get("/account/password").await;
-    let page = s
-        .browser
-        .post(
+    s.b.get("/account/password").await;
+    let page =
+        s.b.post(
             "/account/password",
             &[
                 ("current_password", "not my password"),
@@ -284,9 +257,8 @@ async fn wrong_current_password_is_refused_and_counted() {
     let failures = s.engine().store.login_failures(s.citizen.id).await.unwrap();
     assert_eq!(failures.consecutive, 1);
     // Rules are checked before any code is sent, too.
-    let weak = s
-        .browser
-        .post(
+    let weak =
+        s.b.post(
             "/account/password",
             &[
                 ("current_password", PASSWORD),
@@ -304,12 +276,11 @@ async fn wrong_current_password_is_refused_and_counted() {
 #[tokio::test]
 async fn change_mobile_walk() {
     let s = signed_in().await;
-    let form = s.browser.get("/account/mobile").await;
+    let form = s.b.get("/account/mobile").await;
     assert!(form.body.contains("type=\"tel\""));
     assert!(form.body.contains("autocomplete=\"tel\""));
-    let sent = s
-        .browser
-        .post(
+    let sent =
+        s.b.post(
             "/account/mobile",
             &[("current_password", PASSWORD), ("mobile", "612 345 678")],
         )
@@ -320,23 +291,22 @@ async fn change_mobile_walk() {
         "{}",
         sent.body
     );
-    s.browser.follow(&sent).await;
+    s.b.follow(&sent).await;
     let code = s.d.last_sms_code("+34612345678");
     assert!(
         s.d.sms_to(MOBILE).is_empty(),
         "the code goes to the new number"
     );
-    let done = s
-        .browser
-        .post("/account/mobile/code", &[("code", code.as_str())])
-        .await;
+    let done =
+        s.b.post("/account/mobile/code", &[("code", code.as_str())])
+            .await;
     assert_eq!(
         done.location.as_deref(),
         Some("/account/mobile/done"),
         "{}",
         done.body
     );
-    assert_eq!(s.browser.follow(&done).await.status, 200);
+    assert_eq!(s.b.follow(&done).await.status, 200);
     assert_eq!(s.citizen_now().await.mobile, "+34612345678");
     assert_eq!(s.d.sms_to(MOBILE).len(), 1, "the old number is told");
     s.stop().await;
@@ -354,27 +324,24 @@ fn shown_secret(body: &str) -> String {
 #[tokio::test]
 async fn totp_enrol_verify_and_remove() {
     let s = signed_in().await;
-    let page = s.browser.get("/account/totp").await;
+    let page = s.b.get("/account/totp").await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("<img src=\"data:image/png;base64,"));
     assert!(page.body.contains("alt=\""));
     let secret = TotpSecret::from_base32(&shown_secret(&page.body)).unwrap();
     // A reload shows the same secret (the QR code already scanned stays good).
-    let again = s.browser.get("/account/totp").await;
+    let again = s.b.get("/account/totp").await;
     assert_eq!(
         TotpSecret::from_base32(&shown_secret(&again.body)).unwrap(),
         secret
     );
-    let wrong = s.browser.post("/account/totp", &[("code", "12345")]).await;
+    let wrong = s.b.post("/account/totp", &[("code", "12345")]).await;
     assert_eq!(wrong.status, 200);
     assert!(wrong.body.contains("role=\"alert\""));
     let code = secret.code_at(Utc::now()).unwrap();
-    let ok = s
-        .browser
-        .post("/account/totp", &[("code", code.as_str())])
-        .await;
+    let ok = s.b.post("/account/totp", &[("code", code.as_str())]).await;
     assert_eq!(ok.location.as_deref(), Some("/account/totp"), "{}", ok.body);
-    let enrolled = s.browser.follow(&ok).await;
+    let enrolled = s.b.follow(&ok).await;
     assert!(enrolled.body.contains("action=\"/account/totp/remove\""));
     let engine = s.engine();
     let who = Actor::system();
@@ -393,37 +360,32 @@ async fn totp_enrol_verify_and_remove() {
     );
 
     // With a TOTP, sensitive operations ask for its code, with SMS as the way out.
-    s.browser.get("/account/deregister").await;
-    let asked = s
-        .browser
-        .post("/account/deregister", &[("confirm", "yes")])
-        .await;
-    let code_page = s.browser.follow(&asked).await;
+    s.b.get("/account/deregister").await;
+    let asked = s.b.post("/account/deregister", &[("confirm", "yes")]).await;
+    let code_page = s.b.follow(&asked).await;
     assert!(
         code_page
             .body
             .contains("action=\"/account/deregister/sms\"")
     );
     assert!(s.d.sms_to(MOBILE).is_empty(), "no SMS unless asked");
-    let switched = s.browser.post("/account/deregister/sms", &[]).await;
+    let switched = s.b.post("/account/deregister/sms", &[]).await;
     assert_eq!(
         switched.location.as_deref(),
         Some("/account/deregister/code")
     );
     assert_eq!(s.d.sms_to(MOBILE).len(), 1);
 
-    s.browser.get("/account/totp").await;
-    let bad = s
-        .browser
-        .post("/account/totp/remove", &[("current_password", "nope")])
-        .await;
+    s.b.get("/account/totp").await;
+    let bad =
+        s.b.post("/account/totp/remove", &[("current_password", "nope")])
+            .await;
     assert_eq!(bad.status, 200);
     assert!(bad.body.contains("role=\"alert\""));
     assert!(engine.has_totp(s.citizen.id).await.unwrap());
-    let removed = s
-        .browser
-        .post("/account/totp/remove", &[("current_password", PASSWORD)])
-        .await;
+    let removed =
+        s.b.post("/account/totp/remove", &[("current_password", PASSWORD)])
+            .await;
     assert_eq!(removed.location.as_deref(), Some("/account/totp/removed"));
     assert!(!engine.has_totp(s.citizen.id).await.unwrap());
     s.stop().await;
@@ -433,7 +395,7 @@ async fn totp_enrol_verify_and_remove() {
 async fn sessions_list_end_one_and_all_others() {
     let s = signed_in().await;
     let (other, _) = s.other_session("Other browser").await;
-    let page = s.browser.get("/account/sessions").await;
+    let page = s.b.get("/account/sessions").await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("Test browser"));
     assert!(page.body.contains("Other browser"));
@@ -442,10 +404,9 @@ async fn sessions_list_end_one_and_all_others() {
         1,
         "this one is marked"
     );
-    let ended = s
-        .browser
-        .post("/account/sessions/end", &[("session", other.id.as_str())])
-        .await;
+    let ended =
+        s.b.post("/account/sessions/end", &[("session", other.id.as_str())])
+            .await;
     assert_eq!(ended.location.as_deref(), Some("/account/sessions"));
     let live = |s: &Signed| {
         let engine = s.engine().clone();
@@ -457,22 +418,21 @@ async fn sessions_list_end_one_and_all_others() {
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].id, s.session.id);
     // A malformed id, or one that is not a session of this citizen, ends nothing.
-    let page = s.browser.get("/account/sessions").await;
+    let page = s.b.get("/account/sessions").await;
     assert_eq!(page.status, 200);
-    s.browser
-        .post("/account/sessions/end", &[("session", "not-a-session")])
+    s.b.post("/account/sessions/end", &[("session", "not-a-session")])
         .await;
     assert_eq!(live(&s).await.len(), 1);
 
     s.other_session("Third").await;
     s.other_session("Fourth").await;
-    s.browser.get("/account/sessions").await;
-    let all = s.browser.post("/account/sessions/end-all", &[]).await;
+    s.b.get("/account/sessions").await;
+    let all = s.b.post("/account/sessions/end-all", &[]).await;
     assert_eq!(all.location.as_deref(), Some("/account/sessions"));
     let left = live(&s).await;
     assert_eq!(left.len(), 1);
     assert_eq!(left[0].id, s.session.id, "this session stays");
-    assert_eq!(s.browser.get("/account").await.status, 200);
+    assert_eq!(s.b.get("/account").await.status, 200);
     s.stop().await;
 }
 
@@ -487,40 +447,31 @@ async fn deregistration_walk() {
     };
     s.engine().store.put_consent(&consent).await.unwrap();
     let (_, other_cookie) = s.other_session("Other browser").await;
-    let form = s.browser.get("/account/deregister").await;
+    let form = s.b.get("/account/deregister").await;
     assert!(form.body.contains("type=\"checkbox\""));
     assert!(form.body.contains("name=\"confirm\""));
-    let unticked = s.browser.post("/account/deregister", &[]).await;
+    let unticked = s.b.post("/account/deregister", &[]).await;
     assert_eq!(unticked.status, 200);
     assert!(unticked.body.contains("role=\"alert\""));
-    let asked = s
-        .browser
-        .post("/account/deregister", &[("confirm", "yes")])
-        .await;
+    let asked = s.b.post("/account/deregister", &[("confirm", "yes")]).await;
     assert_eq!(asked.location.as_deref(), Some("/account/deregister/code"));
-    s.browser.follow(&asked).await;
+    s.b.follow(&asked).await;
     let code = s.d.last_sms_code(MOBILE);
-    let done = s
-        .browser
-        .post("/account/deregister/code", &[("code", code.as_str())])
-        .await;
+    let done =
+        s.b.post("/account/deregister/code", &[("code", code.as_str())])
+            .await;
     assert_eq!(
         done.location.as_deref(),
         Some("/account/deregistered"),
         "{}",
         done.body
     );
-    let url = s.browser.base.parse().unwrap();
-    let cookies = s
-        .jar
-        .cookies(&url)
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
+    let cookies = s.b.cookies();
     assert!(
         !cookies.contains(SessionCookie::name(false)),
         "the session cookie is cleared: {cookies}"
     );
-    assert_eq!(s.browser.follow(&done).await.status, 200);
+    assert_eq!(s.b.follow(&done).await.status, 200);
     assert_eq!(s.citizen_now().await.status, CitizenStatus::Deregistered);
     let live = s
         .engine()
@@ -540,7 +491,7 @@ async fn deregistration_walk() {
     // Neither the old cookie nor the other browser's gets in any more.
     for cookie in [&s.cookie, &other_cookie] {
         s.plant(cookie);
-        let page = s.browser.get("/account").await;
+        let page = s.b.get("/account").await;
         assert_eq!(page.status, 303);
     }
     assert!(!s.password_works(PASSWORD).await);
@@ -551,8 +502,8 @@ async fn deregistration_walk() {
 #[tokio::test]
 async fn forms_without_the_token_are_forbidden() {
     let s = signed_in().await;
-    s.browser.get("/account").await;
-    let base = &s.browser.base;
+    s.b.get("/account").await;
+    let base = &s.b.base;
     for (path, fields) in [
         (
             "/account/password",
@@ -580,14 +531,13 @@ async fn forms_without_the_token_are_forbidden() {
             if let Some(t) = token {
                 form.push(("csrf", t));
             }
-            let res = s
-                .browser
-                .client
-                .post(format!("{base}{path}"))
-                .form(&form)
-                .send()
-                .await
-                .unwrap();
+            let res =
+                s.b.client
+                    .post(format!("{base}{path}"))
+                    .form(&form)
+                    .send()
+                    .await
+                    .unwrap();
             assert_eq!(res.status(), 403, "{path} with {token:?}");
         }
     }

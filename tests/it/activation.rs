@@ -1,7 +1,7 @@
 //! The activation pages against the real server: activation (Cl@ve permanente), forgotten
 //! password, invitation letter and the ANSES ways (trámite number, identity questions).
 
-use crate::support::{Browser, Deployment, Page, journey_deployment, register_args};
+use crate::harness::{Browser, Deployment, Page, journey_deployment, register_args};
 use pasarela::core::credentials::{Lang, PasswordContext, PolicyPreset, check};
 use pasarela::server::Running;
 use std::sync::Arc;

@@ -2,7 +2,7 @@
 //! installed by `tests/all.sh`), driven over WebDriver by `fantoccini`: real form filling,
 //! real cookies (`__Host-` rules, SameSite), no JavaScript needed by the pages.
 
-use crate::support::{Deployment, free_port};
+use crate::harness::{Deployment, free_port};
 use crate::walk::{Driver, registered, walk};
 use fantoccini::{Client, ClientBuilder, Locator};
 use std::process::{Child, Command, Stdio};

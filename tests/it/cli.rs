@@ -1,6 +1,6 @@
 //! The operator command line against a real database.
 
-use crate::support::{Deployment, register_args};
+use crate::harness::{Deployment, register_args};
 
 fn args(v: &[String]) -> Vec<&str> {
     v.iter().map(String::as_str).collect()
@@ -212,7 +212,7 @@ fn configuration_errors_name_the_key_and_stop() {
 #[tokio::test]
 async fn dev_seed_makes_a_demo_citizen_who_logs_in_with_password_and_sms_code() {
     use crate::walk::{Driver, PlainHttp};
-    let d = crate::support::journey_deployment("");
+    let d = crate::harness::journey_deployment("");
     let first = d.cli_json(&["dev", "seed"]);
     // Running it again resets the same citizen rather than failing.
     let again = d.cli_json(&["dev", "seed"]);

@@ -7,12 +7,11 @@
 //! unreachable high level, and the step-up from low to substantial.
 
 use crate::browser::{Chromium, chromedriver, connect};
-use crate::support::*;
+use crate::harness::*;
 use crate::walk::Driver;
 use base64::Engine as _;
 use fantoccini::Locator;
 use pasarela::server::Running;
-use std::collections::HashMap;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -192,14 +191,6 @@ impl Web {
         }
         panic!("too many redirects from {url}");
     }
-}
-
-fn query_of(url: &str) -> HashMap<String, String> {
-    url::Url::parse(url)
-        .unwrap()
-        .query_pairs()
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
 }
 
 /// Logs the demo citizen in on pasarela's form at `login_url` (password, then the SMS code

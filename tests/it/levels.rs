@@ -5,19 +5,14 @@
 //! ANSES example configuration gives nivel 2 to online proofing and nivel 3 only after an
 //! office sets the proofing level.
 
-use crate::support::*;
-use base64::Engine as _;
-use pasarela::server::Running;
+use crate::harness::*;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::time::Duration;
 
 const CB: &str = "http://localhost:9999/cb";
 const SECRET: &str = "secreto-de-la-sede-de-pruebas-2026";
-const PASSWORD: &str = "Tortuga-Marina-Azul-2031";
 const MOBILE: &str = "+34600111222";
-const SUBSTANTIAL: &str = "http://eidas.europa.eu/LoA/substantial";
-const HIGH: &str = "http://eidas.europa.eu/LoA/high";
 
 /// `[[oidc.clients]]` entries: `alta` (minimum high) and `sede` (minimum low, with services
 /// that have their own minimum, as the demo e-office).
@@ -38,42 +33,15 @@ fn clients() -> String {
     )
 }
 
-struct Op {
-    d: Deployment,
-    server: Running,
-    b: Browser,
-}
-
-impl Op {
-    /// A deployment with `extra` config, the clients, Lucía registered with `register` extra
-    /// options and activated through the engine.
-    async fn start(extra: &str, register: &[&str]) -> Self {
-        let d = journey_deployment(&format!("{extra}\n{}", clients()));
-        let mut args = register_args("12345678Z");
-        args.extend(register.iter().map(|s| s.to_string()));
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        d.cli_ok(&args);
-        let server = d.start().await;
-        activate_registered(&server.state, "12345678Z", PASSWORD).await;
-        let b = Browser::new(server.addr);
-        Op { d, server, b }
-    }
-
-    async fn stop(self) {
-        self.server.shutdown(Duration::from_secs(1)).await.unwrap();
-    }
+/// A deployment with `extra` config, the clients, Lucía registered with `register` extra
+/// options and activated through the engine.
+async fn start(extra: &str, register: &[&str]) -> Live {
+    let d = journey_deployment(&format!("{extra}\n{}", clients()));
+    Live::with_lucia(d, register, PASSWORD).await.0
 }
 
 fn authorize(client: &str, extra: &[(&str, &str)]) -> String {
-    let mut q = url::form_urlencoded::Serializer::new(String::new());
-    q.append_pair("client_id", client);
-    q.append_pair("response_type", "code");
-    q.append_pair("scope", "openid");
-    q.append_pair("redirect_uri", CB);
-    for (k, v) in extra {
-        q.append_pair(k, v);
-    }
-    format!("/oidc/authorize?{}", q.finish())
+    authorize_url(client, CB, "openid", extra)
 }
 
 /// The query of a redirect to the client's callback.
@@ -81,11 +49,7 @@ fn at_callback(p: &Page) -> HashMap<String, String> {
     assert_eq!(p.status, 303, "{}", p.body);
     let to = p.location.as_deref().unwrap();
     assert!(to.starts_with(CB), "{to}");
-    url::Url::parse(to)
-        .unwrap()
-        .query_pairs()
-        .into_owned()
-        .collect()
+    query_of(to)
 }
 
 /// The login URL an authorization request was sent to.
@@ -97,33 +61,9 @@ fn to_login(p: &Page) -> String {
 }
 
 /// The ID token claims for `code` (its signature is checked by the OIDC suites).
-async fn id_token(op: &Op, client: &str, code: &str) -> Value {
-    let res =
-        op.b.client
-            .post(format!("{}/oidc/token", op.b.base))
-            .basic_auth(client, Some(SECRET))
-            .form(&[
-                ("grant_type", "authorization_code"),
-                ("code", code),
-                ("redirect_uri", CB),
-            ])
-            .send()
-            .await
-            .unwrap();
-    assert_eq!(res.status(), 200);
-    let body: Value = res.json().await.unwrap();
-    let payload = body["id_token"]
-        .as_str()
-        .unwrap()
-        .split('.')
-        .nth(1)
-        .unwrap();
-    serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(payload)
-            .unwrap(),
-    )
-    .unwrap()
+async fn id_token(op: &Live, client: &str, code: &str) -> Value {
+    let body = exchange_code(&op.b, client, SECRET, CB, code).await;
+    jwt_part(body["id_token"].as_str().unwrap(), 1)
 }
 
 /// The `href` of the link with `id` on `page`, unescaped.
@@ -140,7 +80,7 @@ fn link(page: &Page, id: &str) -> String {
 
 /// The page the login at `login` shows for a level out of reach; it names `how` (the method
 /// or the office that would reach it).
-async fn unreachable(op: &Op, login: &str, how: &str) -> Page {
+async fn unreachable(op: &Live, login: &str, how: &str) -> Page {
     let page = op.b.get(login).await;
     assert_eq!(page.status, 200, "{page:?}");
     assert!(
@@ -153,14 +93,14 @@ async fn unreachable(op: &Op, login: &str, how: &str) -> Page {
 }
 
 /// Lucía's whole login (password, SMS code) from `login`; the ID token's claims for `sede`.
-async fn logged_in(op: &Op, login: &str) -> Value {
+async fn logged_in(op: &Live, login: &str) -> Value {
     let next = password(op, login).await;
     let q = sms_then_callback(op, &next).await;
     id_token(op, "sede", &q["code"]).await
 }
 
 /// The step-up the login at `login` goes to at once: the code page, no password asked.
-async fn step_up_page(op: &Op, login: &str) -> Page {
+async fn step_up_page(op: &Live, login: &str) -> Page {
     let step = op.b.get(login).await;
     assert_eq!(
         step.location.as_deref(),
@@ -174,12 +114,12 @@ async fn step_up_page(op: &Op, login: &str) -> Page {
 }
 
 /// Posts Lucía's password on the login form at `login`; returns where it goes next.
-async fn password(op: &Op, login: &str) -> Page {
+async fn password(op: &Live, login: &str) -> Page {
     password_as(op, login, "12345678Z", PASSWORD).await
 }
 
 /// Enters the last SMS code on the code page `page` leads to; returns the callback query.
-async fn sms_then_callback(op: &Op, page: &Page) -> HashMap<String, String> {
+async fn sms_then_callback(op: &Live, page: &Page) -> HashMap<String, String> {
     assert_eq!(
         page.location.as_deref(),
         Some("/login/code"),
@@ -196,7 +136,7 @@ async fn sms_then_callback(op: &Op, page: &Page) -> HashMap<String, String> {
 
 #[tokio::test]
 async fn a_session_below_the_service_is_stepped_up_with_the_sms_code_alone() {
-    let op = Op::start("[login]\nsecond_factor = \"when_needed\"\n", &[]).await;
+    let op = start("[login]\nsecond_factor = \"when_needed\"\n", &[]).await;
     // The e-office's own minimum is low: the password alone.
     let login = to_login(&op.b.get(&authorize("sede", &[("state", "a")])).await);
     // The form's answer redirects to the e-office: its origin is allowed as a form target
@@ -296,7 +236,7 @@ async fn a_session_below_the_service_is_stepped_up_with_the_sms_code_alone() {
 
 #[tokio::test]
 async fn a_client_whose_minimum_is_high_never_gets_a_code_for_a_substantial_session() {
-    let op = Op::start("", &[]).await;
+    let op = start("", &[]).await;
     // A substantial session (password + SMS, Cl@ve style: the code at every login).
     let login = to_login(
         &op.b
@@ -355,7 +295,7 @@ async fn a_table_that_rates_three_factors_high_steps_up_with_the_app() {
     let table = "[[levels.methods]]\nmethods = [\"pwd\"]\nlevel = \"low\"\n\
                  [[levels.methods]]\nmethods = [\"pwd\", \"sms\"]\nlevel = \"substantial\"\n\
                  [[levels.methods]]\nmethods = [\"pwd\", \"sms\", \"otp\"]\nlevel = \"high\"\n";
-    let op = Op::start(table, &[]).await;
+    let op = start(table, &[]).await;
     let e = &op.server.state.engine;
     let citizen = e.find_citizen("12345678Z").await.unwrap();
     let enrolment = e
@@ -416,13 +356,7 @@ fn example_deployment(name: &str) -> Deployment {
 #[tokio::test]
 async fn clave_asks_the_sms_code_at_every_login_and_high_needs_a_certificate() {
     let d = example_deployment("clave.example.toml");
-    let args = register_args("12345678Z");
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    d.cli_ok(&args);
-    let server = d.start().await;
-    activate_registered(&server.state, "12345678Z", PASSWORD).await;
-    let b = Browser::new(server.addr);
-    let op = Op { d, server, b };
+    let op = Live::with_lucia(d, &[], PASSWORD).await.0;
     // The e-office's minimum is low, yet Cl@ve asks for the code: substantial.
     let login = to_login(&op.b.get(&authorize("sede", &[])).await);
     assert!(login.contains("acr=low"), "{login}");
@@ -461,9 +395,7 @@ async fn anses_online_proofing_is_nivel_2_and_nivel_3_needs_the_office() {
         "--proofing",
         "online",
     ]);
-    let server = d.start().await;
-    let b = Browser::new(server.addr);
-    let op = Op { d, server, b };
+    let op = Live::start(d).await;
     let (d, b) = (&op.d, &op.b);
     // Online proofing with the DNI trámite number, then the activation pages.
     b.get("/anses").await;
@@ -519,19 +451,16 @@ async fn anses_online_proofing_is_nivel_2_and_nivel_3_needs_the_office() {
 
     // The shipped e-office client: nivel 2 by default, nivel 3 for the guide's three services.
     let mi_anses = |service: Option<&str>| {
-        let mut q = url::form_urlencoded::Serializer::new(String::new());
-        q.append_pair("client_id", "mi-anses");
-        q.append_pair("response_type", "code");
-        q.append_pair("scope", "openid");
-        q.append_pair(
-            "redirect_uri",
-            "https://servicioscorp.anses.gob.ar/clavelogin/oidc/callback",
-        );
-        q.append_pair("prompt", "login");
+        let mut extra = vec![("prompt", "login")];
         if let Some(s) = service {
-            q.append_pair("service", s);
+            extra.push(("service", s));
         }
-        format!("/oidc/authorize?{}", q.finish())
+        authorize_url(
+            "mi-anses",
+            "https://servicioscorp.anses.gob.ar/clavelogin/oidc/callback",
+            "openid",
+            &extra,
+        )
     };
     assert!(to_login(&b.get(&mi_anses(None)).await).contains("acr=substantial"));
     for service in [
@@ -575,7 +504,7 @@ async fn anses_online_proofing_is_nivel_2_and_nivel_3_needs_the_office() {
 }
 
 /// Posts `identifier` and `password` on the login form at `login`.
-async fn password_as(op: &Op, login: &str, identifier: &str, password: &str) -> Page {
+async fn password_as(op: &Live, login: &str, identifier: &str, password: &str) -> Page {
     let form = op.b.get(login).await;
     assert!(form.body.contains("current-password"), "{}", form.body);
     op.b.post(

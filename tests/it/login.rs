@@ -1,6 +1,6 @@
 //! Integration tests of the login pages.
 
-use crate::support::*;
+use crate::harness::*;
 use pasarela::core::account::ActivationResult;
 use pasarela::core::citizen::{CitizenId, NewCitizen};
 use pasarela::core::credentials::PolicyPreset;
@@ -17,6 +17,13 @@ const EMAIL: &str = "lucia@example.es";
 /// the engine, as the activation pages would.
 async fn active_citizen(server: &Running) -> CitizenId {
     active_citizen_with(server, ID, "600111222").await
+}
+
+/// The server up on `d` with Lucía active ([`active_citizen`]), and a browser.
+async fn started_with_lucia(d: Deployment) -> Live {
+    let live = Live::start(d).await;
+    active_citizen(&live.server).await;
+    live
 }
 
 /// Like [`active_citizen`], with another document number and mobile.
@@ -83,9 +90,11 @@ async fn post_code_raw(b: &Browser, code: &str) -> reqwest::Response {
 #[tokio::test]
 async fn password_and_sms_code_log_in_and_logout_ends_the_session() {
     let d = journey_deployment("");
-    let server = d.start().await;
-    active_citizen(&server).await;
-    let b = Browser::new(server.addr);
+    let Live {
+        d,
+        server: _server,
+        b,
+    } = started_with_lucia(d).await;
 
     let home = b.get("/").await;
     assert_eq!(home.status, 200);
@@ -109,9 +118,7 @@ async fn password_and_sms_code_log_in_and_logout_ends_the_session() {
         assert!(form.body.contains(needle), "{needle} in {}", form.body);
     }
     assert!(!form.body.contains("name=\"captcha\""));
-    let after_password = b
-        .post("/login", &[("identifier", ID), ("password", PASSWORD)])
-        .await;
+    let after_password = b.type_password(PASSWORD).await;
     assert_eq!(after_password.status, 303, "{}", after_password.body);
     assert_eq!(after_password.location.as_deref(), Some("/login/code"));
     let code_page = b.follow(&after_password).await;
@@ -286,14 +293,10 @@ async fn every_refusal_looks_the_same_and_a_lock_is_notified() {
 #[tokio::test]
 async fn a_captcha_appears_after_failures_and_must_be_right() {
     let d = journey_deployment("[login]\ncaptcha_after = 2\n");
-    let server = d.start().await;
-    active_citizen(&server).await;
-    let b = Browser::new(server.addr);
+    let Live { d, server, b } = started_with_lucia(d).await;
     let first = password(&b, "", ID, "wrong-one").await;
     assert!(!first.body.contains("name=\"captcha\""));
-    let second = b
-        .post("/login", &[("identifier", ID), ("password", "wrong-two")])
-        .await;
+    let second = b.type_password("wrong-two").await;
     assert!(second.body.contains("name=\"captcha\""));
     assert!(second.body.contains("<label for=\"captcha\""));
     assert!(second.body.contains("src=\"data:image/svg+xml;base64,"));
@@ -328,9 +331,7 @@ async fn a_captcha_appears_after_failures_and_must_be_right() {
 #[tokio::test]
 async fn when_needed_logs_in_with_the_password_alone() {
     let d = journey_deployment("[login]\nsecond_factor = \"when_needed\"\n");
-    let server = d.start().await;
-    active_citizen(&server).await;
-    let b = Browser::new(server.addr);
+    let Live { d, server, b } = started_with_lucia(d).await;
     let done = password(&b, "?continue=//evil.example", ID, PASSWORD).await;
     assert_eq!(done.status, 303);
     assert_eq!(done.location.as_deref(), Some("/account"));
@@ -401,9 +402,11 @@ async fn an_enrolled_app_is_offered_first_and_sms_stays_available() {
 #[tokio::test]
 async fn resends_are_limited_with_clear_messages() {
     let d = journey_deployment("[otp]\nresend_after_secs = 30\nmax_sends = 2\n");
-    let server = d.start().await;
-    active_citizen(&server).await;
-    let b = Browser::new(server.addr);
+    let Live {
+        d,
+        server: _server,
+        b,
+    } = started_with_lucia(d).await;
     password(&b, "?continue=/elsewhere", ID, PASSWORD).await;
     b.get("/login/code").await;
     let first = d.last_sms_code(MOBILE);
@@ -422,9 +425,11 @@ async fn resends_are_limited_with_clear_messages() {
     assert_eq!(done.location.as_deref(), Some("/elsewhere"));
 
     let d = journey_deployment("[otp]\nresend_after_secs = 0\nmax_sends = 2\n");
-    let server = d.start().await;
-    active_citizen(&server).await;
-    let b = Browser::new(server.addr);
+    let Live {
+        d,
+        server: _server,
+        b,
+    } = started_with_lucia(d).await;
     password(&b, "", ID, PASSWORD).await;
     b.get("/login/code").await;
     let again = b.post("/login/resend", &[]).await;
@@ -453,9 +458,11 @@ async fn a_gateway_failure_says_to_try_again() {
          [credentials.argon2]\nmemory_kib = 1024\niterations = 1\n"
     ));
     std::fs::write(&d.config_path, text).unwrap();
-    let server = d.start().await;
-    active_citizen(&server).await;
-    let b = Browser::new(server.addr);
+    let Live {
+        d: _d,
+        server: _server,
+        b,
+    } = started_with_lucia(d).await;
     let next = password(&b, "", ID, PASSWORD).await;
     assert_eq!(next.location.as_deref(), Some("/login/code"));
     let page = b.follow(&next).await;

@@ -6,6 +6,7 @@ mod architecture;
 mod browser;
 mod cli;
 mod demo;
+mod harness;
 mod levels;
 mod login;
 mod logout;
@@ -15,7 +16,4 @@ mod registration;
 mod saml;
 mod saml_peers;
 mod server;
-// Shared fixtures; not every suite uses every one.
-#[allow(dead_code)]
-mod support;
 mod walk;

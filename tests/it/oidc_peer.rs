@@ -8,7 +8,7 @@
 //! Without `tests/peers/oidc/node_modules` (installed by `tests/all.sh`) the test is skipped
 //! with a notice, or fails under `TEST_REQUIRE_PEERS=1`.
 
-use crate::support::*;
+use crate::harness::*;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -91,16 +91,8 @@ fn relative<'a>(base: &str, url: &'a str) -> &'a str {
         .unwrap_or_else(|| panic!("{url} is not on {base}"))
 }
 
-fn query_of(location: &str) -> Vec<(String, String)> {
-    url::Url::parse(location)
-        .unwrap()
-        .query_pairs()
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
-}
-
 fn param(location: &str, name: &str) -> Option<String> {
-    query_of(location)
+    query_pairs(location)
         .into_iter()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v)
@@ -109,7 +101,7 @@ fn param(location: &str, name: &str) -> Option<String> {
 /// `location` with the query parameter `name` set to `value`.
 fn with_param(location: &str, name: &str, value: &str) -> String {
     let mut url = url::Url::parse(location).unwrap();
-    let pairs: Vec<(String, String)> = query_of(location)
+    let pairs: Vec<(String, String)> = query_pairs(location)
         .into_iter()
         .map(|(k, v)| {
             if k == name {
@@ -199,9 +191,7 @@ async fn oidc_peer_openid_client_code_flow_refresh_userinfo_and_logout() {
     );
     let form = b.follow(&to_login).await;
     assert_eq!(form.status, 200);
-    let after_password = b
-        .post("/login", &[("identifier", ID), ("password", PASSWORD)])
-        .await;
+    let after_password = b.type_password(PASSWORD).await;
     assert_eq!(after_password.location.as_deref(), Some("/login/code"));
     let code_page = b.follow(&after_password).await;
     assert_eq!(code_page.status, 200);
@@ -324,14 +314,14 @@ async fn oidc_peer_openid_client_code_flow_refresh_userinfo_and_logout() {
     let to = out.location.unwrap();
     assert!(to.starts_with(BYE), "{to}");
     assert_eq!(param(&to, "state").as_deref(), Some("bye-state"));
-    let mut q = url::form_urlencoded::Serializer::new(String::new());
-    q.append_pair("client_id", CLIENT);
-    q.append_pair("response_type", "code");
-    q.append_pair("scope", "openid");
-    q.append_pair("redirect_uri", CB);
-    q.append_pair("prompt", "none");
-    q.append_pair("state", &rp_state);
-    let silent = b.get(&format!("/oidc/authorize?{}", q.finish())).await;
+    let silent = b
+        .get(&authorize_url(
+            CLIENT,
+            CB,
+            "openid",
+            &[("prompt", "none"), ("state", &rp_state)],
+        ))
+        .await;
     assert_eq!(silent.status, 303);
     let to = silent.location.unwrap();
     assert_eq!(

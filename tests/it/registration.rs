@@ -1,6 +1,6 @@
 //! Integration tests of dynamic client registration (RFC 7591 / RFC 7592) on the real server.
 
-use crate::support::*;
+use crate::harness::*;
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -128,15 +128,11 @@ async fn an_open_registration_creates_a_client_managed_with_its_access_token() {
     assert!(!stored.contains(&secret) && !stored.contains(&rat));
 
     // The authorization endpoint knows the client: no error page, on to the login.
-    let q = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("client_id", &id)
-        .append_pair("response_type", "code")
-        .append_pair("scope", "openid")
-        .append_pair("redirect_uri", CB)
-        .append_pair("state", "s1")
-        .finish();
     let res = http()
-        .get(format!("{base}/oidc/authorize?{q}"))
+        .get(format!(
+            "{base}{}",
+            authorize_url(&id, CB, "openid", &[("state", "s1")])
+        ))
         .send()
         .await
         .unwrap();
@@ -414,13 +410,9 @@ async fn request_objects_are_applied_or_refused_back_to_the_client() {
         "redirect_uri": CB, "state": "from-object", "aud": "http://localhost:8080",
     }));
     let authorize = |id: &str, extra: &[(&str, &str)]| {
-        let mut q = url::form_urlencoded::Serializer::new(String::new());
-        q.append_pair("client_id", id)
-            .append_pair("response_type", "code");
-        for (k, v) in extra {
-            q.append_pair(k, v);
-        }
-        format!("{base}/oidc/authorize?{}", q.finish())
+        let mut params = vec![("client_id", id), ("response_type", "code")];
+        params.extend_from_slice(extra);
+        format!("{base}{}", authorize_query(&params))
     };
     // Registered for unsigned objects: the object's parameters carry the request to the login.
     let res = http()
@@ -505,14 +497,15 @@ async fn implicit_only_clients_register_and_get_no_code() {
     assert_eq!(status, 400);
     assert_eq!(body["error"], "invalid_client_metadata");
     let authorize = |rt: &str| {
-        let mut q = url::form_urlencoded::Serializer::new(String::new());
-        q.append_pair("client_id", &id)
-            .append_pair("response_type", rt)
-            .append_pair("scope", "openid")
-            .append_pair("nonce", "n")
-            .append_pair("state", "s")
-            .append_pair("prompt", "none");
-        format!("{base}/oidc/authorize?{}", q.finish())
+        let query = authorize_query(&[
+            ("client_id", &id),
+            ("response_type", rt),
+            ("scope", "openid"),
+            ("nonce", "n"),
+            ("state", "s"),
+            ("prompt", "none"),
+        ]);
+        format!("{base}{query}")
     };
     let answer = |location: &str| -> std::collections::HashMap<String, String> {
         let url = url::Url::parse(location).unwrap();

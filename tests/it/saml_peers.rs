@@ -7,7 +7,7 @@
 //!
 //! Without the venv the tests are skipped with a notice, or fail when `TEST_REQUIRE_PEERS=1`.
 
-use crate::support::*;
+use crate::harness::*;
 use pasarela::server::Running;
 use serde_json::Value;
 use std::io::Write;

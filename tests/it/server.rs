@@ -1,6 +1,6 @@
 //! The real server: readiness, security headers, TLS, proxies, PostgreSQL + Redis, shutdown.
 
-use crate::support::{
+use crate::harness::{
     Deployment, activate_registered, fresh_postgres_database, journey_deployment, redis_url,
     register_args,
 };
@@ -140,7 +140,7 @@ async fn runs_on_postgresql_and_redis() {
     server.shutdown(Duration::from_secs(1)).await.unwrap();
     // The operator CLI works on the same PostgreSQL database.
     let out = d.cli_ok(
-        &crate::support::register_args("12345678Z")
+        &crate::harness::register_args("12345678Z")
             .iter()
             .map(String::as_str)
             .collect::<Vec<_>>(),

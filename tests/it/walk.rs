@@ -4,7 +4,7 @@
 //! who activates with the code from the outbox, logs in with password and SMS code, changes
 //! the password, logs out, recovers a forgotten password, deregisters and can no longer log in.
 
-use crate::support::{Deployment, first_code, journey_deployment, register_args};
+use crate::harness::{Deployment, first_code, journey_deployment, register_args};
 use std::net::SocketAddr;
 use std::time::Duration;
 

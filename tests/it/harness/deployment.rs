@@ -1,12 +1,21 @@
-//! Fixtures: a temporary deployment (config file, SQLite database, key-encryption key) and
-//! helpers to run the binary or start the server in process.
+//! The deployment: a temporary directory (config file from a delta, SQLite database,
+//! key-encryption key, SMS and email outboxes), the command line run against it, the real
+//! server started in process from it, and the seeded citizen.
 
+use super::Browser;
 use pasarela::clock::SystemClock;
 use pasarela::config::Config;
+use pasarela::core::citizen::Citizen;
+use pasarela::core::level::{AuthMethod, LevelOfAssurance};
+use pasarela::core::session::{SessionCookie, SsoSession};
 use pasarela::server::{Running, start};
 use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::sync::Arc;
+use std::time::Duration;
+
+/// The password the suites activate Lucía with.
+pub const PASSWORD: &str = "Tortuga-Marina-Azul-2031";
 
 /// A throwaway deployment in a temporary directory.
 pub struct Deployment {
@@ -193,106 +202,6 @@ pub fn first_code(text: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// A browser stand-in: keeps cookies, does not follow redirects, and repeats the page's
-/// anti-forgery token in every form it posts.
-pub struct Browser {
-    pub client: reqwest::Client,
-    pub base: String,
-    csrf: std::sync::Mutex<Option<String>>,
-    jar: std::sync::Arc<reqwest::cookie::Jar>,
-}
-
-/// A response as the tests look at it.
-#[derive(Debug)]
-pub struct Page {
-    pub status: u16,
-    pub location: Option<String>,
-    pub body: String,
-}
-
-impl Browser {
-    pub fn new(addr: std::net::SocketAddr) -> Self {
-        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
-        Self {
-            client: reqwest::Client::builder()
-                .cookie_provider(jar.clone())
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-            base: format!("http://{addr}"),
-            csrf: std::sync::Mutex::new(None),
-            jar,
-        }
-    }
-
-    /// Adds `name=value` (e.g. a session cookie made through the engine) to the browser.
-    pub fn plant(&self, name_value: &str) {
-        let url = self.base.parse().unwrap();
-        self.jar
-            .add_cookie_str(&format!("{name_value}; Path=/"), &url);
-    }
-
-    async fn page(&self, res: reqwest::Response) -> Page {
-        let status = res.status().as_u16();
-        let location = res
-            .headers()
-            .get("location")
-            .map(|v| v.to_str().unwrap().to_owned());
-        let body = res.text().await.unwrap();
-        if let Some(token) = hidden_value(&body, "csrf") {
-            *self.csrf.lock().unwrap() = Some(token);
-        }
-        Page {
-            status,
-            location,
-            body,
-        }
-    }
-
-    /// GET `path` (relative to the server).
-    pub async fn get(&self, path: &str) -> Page {
-        let res = self
-            .client
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .unwrap();
-        self.page(res).await
-    }
-
-    /// POSTs `fields` as a form to `path`, adding the last page's `csrf` token.
-    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Page {
-        let token = self.csrf.lock().unwrap().clone().unwrap_or_default();
-        let mut form: Vec<(&str, &str)> = vec![("csrf", token.as_str())];
-        form.extend_from_slice(fields);
-        let res = self
-            .client
-            .post(format!("{}{path}", self.base))
-            .form(&form)
-            .send()
-            .await
-            .unwrap();
-        self.page(res).await
-    }
-
-    /// Follows `page`'s redirect with a GET.
-    pub async fn follow(&self, page: &Page) -> Page {
-        let to = page.location.as_deref().expect("a redirect");
-        self.get(to).await
-    }
-}
-
-/// The `value` of the first hidden input named `name` in `html`.
-pub fn hidden_value(html: &str, name: &str) -> Option<String> {
-    let at = html.find(&format!("name=\"{name}\""))?;
-    let start = html[..at].rfind('<')?;
-    let end = at + html[at..].find('>')?;
-    let tag = &html[start..end];
-    let v = tag.find("value=\"")? + "value=\"".len();
-    let len = tag[v..].find('"')?;
-    Some(tag[v..v + len].to_owned())
-}
-
 /// A TCP port free on loopback right now.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -300,61 +209,6 @@ pub fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
-}
-
-/// SAML SP metadata for `entity` with `cert_b64` (base64 DER) for signing and encryption,
-/// two HTTP-POST ACS endpoints (`/acs` index 0 default, `/acs2` index 1) and an SLO endpoint.
-pub fn sp_metadata(entity: &str, cert_b64: &str) -> String {
-    format!(
-        r#"<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" entityID="{entity}">
-<md:SPSSODescriptor AuthnRequestsSigned="true" protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
-<md:KeyDescriptor use="signing"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{cert_b64}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>
-<md:KeyDescriptor use="encryption"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{cert_b64}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>
-<md:SingleLogoutService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect" Location="{entity}/slo"/>
-<md:NameIDFormat>urn:oasis:names:tc:SAML:2.0:nameid-format:persistent</md:NameIDFormat>
-<md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="{entity}/acs" index="0" isDefault="true"/>
-<md:AssertionConsumerService Binding="urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST" Location="{entity}/acs2" index="1"/>
-</md:SPSSODescriptor></md:EntityDescriptor>"#
-    )
-}
-
-/// `text` with the XML/HTML entities (named, and the numeric forms askama writes) turned
-/// back into characters.
-pub fn html_unescape(text: &str) -> String {
-    text.replace("&quot;", "\"")
-        .replace("&#34;", "\"")
-        .replace("&apos;", "'")
-        .replace("&#39;", "'")
-        .replace("&#38;", "&")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
-}
-
-/// Logs Lucía (12345678Z, mobile +34600111222) in through the real pages, from the
-/// `/login?…` redirect in `page` with `password` and the SMS code of `d`'s outbox; returns
-/// the page the `continue` target answers.
-pub async fn log_in_through_pages(
-    d: &Deployment,
-    b: &Browser,
-    page: &Page,
-    password: &str,
-) -> Page {
-    assert_eq!(page.status, 303, "{}", page.body);
-    let login = page.location.clone().unwrap();
-    assert!(login.starts_with("/login?continue="), "{login}");
-    assert_eq!(b.get(&login).await.status, 200);
-    let p = b
-        .post(
-            "/login",
-            &[("identifier", "12345678Z"), ("password", password)],
-        )
-        .await;
-    assert_eq!(p.location.as_deref(), Some("/login/code"), "{}", p.body);
-    let code = d.last_sms_code("+34600111222");
-    let p = b.post("/login/code", &[("code", code.as_str())]).await;
-    assert_eq!(p.status, 303, "{}", p.body);
-    b.follow(&p).await
 }
 
 /// The citizen registered with `identifier`, with the security policy accepted and activated
@@ -389,4 +243,77 @@ pub async fn activate_registered(
         .await
         .unwrap();
     engine.store.citizen(citizen.id).await.unwrap().unwrap()
+}
+
+/// The real server up on a deployment, and a browser on it.
+pub struct Live {
+    pub d: Deployment,
+    pub server: Running,
+    pub b: Browser,
+}
+
+impl Live {
+    /// Starts the server on `d`.
+    pub async fn start(d: Deployment) -> Self {
+        let server = d.start().await;
+        let b = Browser::new(server.addr);
+        Self { d, server, b }
+    }
+
+    /// Registers Lucía on `d` (with `register` added to [`register_args`]), starts the server
+    /// and activates her with `password` through the engine.
+    pub async fn with_lucia(d: Deployment, register: &[&str], password: &str) -> (Self, Citizen) {
+        let mut args = register_args("12345678Z");
+        args.extend(register.iter().map(|s| s.to_string()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        d.cli_ok(&args);
+        let live = Self::start(d).await;
+        let citizen = activate_registered(&live.server.state, "12345678Z", password).await;
+        (live, citizen)
+    }
+
+    /// Stores `client` as the library registers it; its secret, if it has one.
+    pub async fn register(&self, client: pasarela::oidc::client::NewClient) -> Option<String> {
+        let (rp, secret) = client.build().unwrap();
+        self.server
+            .state
+            .engine
+            .store
+            .put_relying_party(&rp)
+            .await
+            .unwrap();
+        secret
+    }
+
+    pub fn base(&self) -> String {
+        format!("http://{}", self.server.addr)
+    }
+
+    /// A live session of `citizen` made through the engine with `methods` at `level`, and its
+    /// cookie as `name=value`.
+    pub async fn session(
+        &self,
+        citizen: &Citizen,
+        methods: &[AuthMethod],
+        level: LevelOfAssurance,
+    ) -> (SsoSession, String) {
+        let state = &self.server.state;
+        let (s, c) = state
+            .engine
+            .create_session(
+                citizen.id,
+                methods,
+                level,
+                None,
+                None,
+                &state.config.sessions,
+            )
+            .await
+            .unwrap();
+        (s, format!("{}={}", SessionCookie::name(false), c.value()))
+    }
+
+    pub async fn stop(self) {
+        self.server.shutdown(Duration::from_secs(1)).await.unwrap();
+    }
 }
