@@ -7,7 +7,7 @@
 //! One local mock plays the OIDC client's back-channel endpoint (`/bc`) and one SP's SOAP
 //! SingleLogoutService (`/soap`).
 
-use crate::support::*;
+use crate::harness::*;
 use base64::Engine as _;
 use pasarela::core::citizen::Citizen;
 use pasarela::core::keys::{JwsAlg, KeyRing, SigningKey};
