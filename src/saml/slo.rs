@@ -372,6 +372,21 @@ struct Propagation {
     then: Option<String>,
 }
 
+impl Propagation {
+    /// An IdP-initiated logout of the (already ended) `session` through `remaining`, ending
+    /// at `then` (the logged-out page when `None`).
+    fn idp_initiated(session: &SsoSession, remaining: Vec<String>, then: Option<String>) -> Self {
+        Self {
+            session_id: session.id.clone(),
+            citizen_id: session.citizen_id,
+            remaining,
+            waiting: None,
+            answer: None,
+            then,
+        }
+    }
+}
+
 /// The SAML SPs `session` served, each once, but `except`.
 pub(super) fn saml_sps_of(session: &SsoSession, except: Option<&str>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
@@ -397,15 +412,9 @@ pub async fn start_idp_logout(
     if remaining.is_empty() {
         return Ok(None);
     }
-    let p = Propagation {
-        session_id: session.id.clone(),
-        citizen_id: session.citizen_id,
-        remaining,
-        waiting: None,
-        answer: None,
-        then: None,
-    };
-    next_hop(state, p).await.map(Some)
+    next_hop(state, Propagation::idp_initiated(session, remaining, None))
+        .await
+        .map(Some)
 }
 
 /// Where [`prepare_idp_logout`]'s link leads: starts a prepared chain once.
@@ -429,14 +438,7 @@ pub async fn prepare_idp_logout(
     if remaining.is_empty() {
         return Ok(None);
     }
-    let p = Propagation {
-        session_id: session.id.clone(),
-        citizen_id: session.citizen_id,
-        remaining,
-        waiting: None,
-        answer: None,
-        then,
-    };
+    let p = Propagation::idp_initiated(session, remaining, then);
     let key = crate::core::random::token(24).map_err(SamlError::internal)?;
     let bytes = serde_json::to_vec(&p).map_err(SamlError::internal)?;
     engine
