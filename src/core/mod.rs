@@ -5,6 +5,7 @@
 pub mod account;
 pub mod activation;
 pub mod activation_check;
+pub(crate) mod aead;
 pub mod audit;
 pub mod captcha;
 pub mod citizen;

@@ -1,17 +1,12 @@
 //! Encryption at rest for small credential secrets (TOTP shared secrets), with a key derived
 //! from the deployment's key-encryption key so every node can read what another wrote.
 //!
-//! Blob layout: `version (1) || nonce (12) || ciphertext || tag (16)`, AES-256-GCM. The
+//! Sealed by [`crate::core::aead`] (AES-256-GCM); the
 //! associated data names what the secret is and whose it is, so a blob copied onto another
 //! citizen's row fails to decrypt.
 
-use crate::core::{CoreError, random};
-use openssl::symm::{Cipher, decrypt_aead, encrypt_aead};
+use crate::core::{CoreError, aead};
 use std::fmt;
-
-const VERSION: u8 = 1;
-const NONCE_LEN: usize = 12;
-const TAG_LEN: usize = 16;
 
 /// Label under which the TOTP-secret encryption key is derived from the key-encryption key.
 pub const TOTP_KEY_LABEL: &[u8] = b"pasarela totp-secret aes-256-gcm v1";
@@ -36,46 +31,17 @@ impl SecretBox {
 
     /// Encrypts `plaintext` bound to `context` (e.g. `totp|<citizen id>`).
     pub fn seal(&self, context: &str, plaintext: &[u8]) -> Result<Vec<u8>, CoreError> {
-        let nonce = random::bytes(NONCE_LEN)?;
-        let mut tag = [0u8; TAG_LEN];
-        let ciphertext = encrypt_aead(
-            Cipher::aes_256_gcm(),
-            &self.key,
-            Some(&nonce),
-            context.as_bytes(),
-            plaintext,
-            &mut tag,
-        )?;
-        let mut blob = Vec::with_capacity(1 + NONCE_LEN + ciphertext.len() + TAG_LEN);
-        blob.push(VERSION);
-        blob.extend_from_slice(&nonce);
-        blob.extend_from_slice(&ciphertext);
-        blob.extend_from_slice(&tag);
-        Ok(blob)
+        aead::seal(&self.key, context.as_bytes(), plaintext)
     }
 
     /// Decrypts a blob made by [`SecretBox::seal`] for the same context. A wrong key, a wrong
     /// context or any tampering is `Unavailable` (a damaged record, not the citizen's fault).
     pub fn open(&self, context: &str, blob: &[u8]) -> Result<Vec<u8>, CoreError> {
-        let failed = || {
+        aead::open(&self.key, context.as_bytes(), blob).ok_or_else(|| {
             CoreError::Unavailable(
                 "cannot decrypt a stored secret: wrong key-encryption key or damaged record".into(),
             )
-        };
-        if blob.len() < 1 + NONCE_LEN + TAG_LEN || blob[0] != VERSION {
-            return Err(failed());
-        }
-        let (nonce, rest) = blob[1..].split_at(NONCE_LEN);
-        let (ciphertext, tag) = rest.split_at(rest.len() - TAG_LEN);
-        decrypt_aead(
-            Cipher::aes_256_gcm(),
-            &self.key,
-            Some(nonce),
-            context.as_bytes(),
-            ciphertext,
-            tag,
-        )
-        .map_err(|_| failed())
+        })
     }
 }
 

@@ -1,18 +1,14 @@
 //! The key-encryption key (KEK) that protects private signing keys at rest in the database.
 //!
-//! Blob layout: `version (1) || nonce (12) || ciphertext || tag (16)`, AES-256-GCM with the
-//! kid as associated data, so a blob copied onto another key's row fails to decrypt.
+//! Sealed by [`crate::core::aead`] (AES-256-GCM) with the kid as associated data, so a blob
+//! copied onto another key's row fails to decrypt.
 
-use crate::core::{CoreError, random};
+use crate::core::{CoreError, aead, random};
 use base64::Engine;
-use openssl::symm::{Cipher, decrypt_aead, encrypt_aead};
 use std::fmt;
 use std::io::Write;
 use std::path::Path;
 
-const VERSION: u8 = 1;
-const NONCE_LEN: usize = 12;
-const TAG_LEN: usize = 16;
 const KEY_LEN: usize = 32;
 
 /// A 256-bit AES key that encrypts private signing keys. Its `Debug` never shows the key.
@@ -106,46 +102,17 @@ impl Kek {
 
     /// Encrypts a private key (PKCS#8 DER) bound to its kid.
     pub fn encrypt(&self, kid: &str, plaintext: &[u8]) -> Result<Vec<u8>, CoreError> {
-        let nonce = random::bytes(NONCE_LEN)?;
-        let mut tag = [0u8; TAG_LEN];
-        let ciphertext = encrypt_aead(
-            Cipher::aes_256_gcm(),
-            &self.key,
-            Some(&nonce),
-            kid.as_bytes(),
-            plaintext,
-            &mut tag,
-        )?;
-        let mut blob = Vec::with_capacity(1 + NONCE_LEN + ciphertext.len() + TAG_LEN);
-        blob.push(VERSION);
-        blob.extend_from_slice(&nonce);
-        blob.extend_from_slice(&ciphertext);
-        blob.extend_from_slice(&tag);
-        Ok(blob)
+        aead::seal(&self.key, kid.as_bytes(), plaintext)
     }
 
     /// Decrypts a blob made by [`Kek::encrypt`] for the same kid. A wrong KEK, a wrong kid or
     /// any tampering is an error naming the kid.
     pub fn decrypt(&self, kid: &str, blob: &[u8]) -> Result<Vec<u8>, CoreError> {
-        let failed = || {
+        aead::open(&self.key, kid.as_bytes(), blob).ok_or_else(|| {
             CoreError::Invalid(format!(
                 "cannot decrypt private key '{kid}': wrong key-encryption key or damaged record"
             ))
-        };
-        if blob.len() < 1 + NONCE_LEN + TAG_LEN || blob[0] != VERSION {
-            return Err(failed());
-        }
-        let (nonce, rest) = blob[1..].split_at(NONCE_LEN);
-        let (ciphertext, tag) = rest.split_at(rest.len() - TAG_LEN);
-        decrypt_aead(
-            Cipher::aes_256_gcm(),
-            &self.key,
-            Some(nonce),
-            kid.as_bytes(),
-            ciphertext,
-            tag,
-        )
-        .map_err(|_| failed())
+        })
     }
 }
 
@@ -160,7 +127,7 @@ mod tests {
     #[test]
     fn round_trip() {
         let blob = kek().encrypt("kid-1", b"secret der").unwrap();
-        assert_eq!(blob[0], VERSION);
+        assert_eq!(blob[0], 1, "the version byte of the stored layout");
         assert_eq!(blob.len(), 1 + 12 + 10 + 16);
         assert_eq!(kek().decrypt("kid-1", &blob).unwrap(), b"secret der");
     }
